@@ -1,0 +1,1 @@
+"""The service-desk gateway's core: decisions only, standard library only."""

@@ -1,0 +1,87 @@
+"""Channel-neutral values that cross the core's boundary."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    TELEGRAM = "telegram"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file that came in with a message; `filename` is already sanitized."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
+@dataclass(frozen=True)
+class AttachmentRef:
+    """An attachment already stored as a blob, named by its SHA-256 digest."""
+
+    filename: str
+    content_type: str
+    digest: str
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """One inbound item, whatever channel it came by.
+
+    `sender` is the bare address (lower-case) for email, the numeric user id for
+    Telegram. `automated` names why a machine sent it (`auto-submitted`,
+    `precedence`, `list`, `null-sender`, `dsn`, ...), or is None for a person.
+    `text` has quotes and signatures stripped; `full_text` is the whole body.
+    """
+
+    channel: Channel
+    external_id: str
+    sender: str
+    subject: str
+    text: str
+    received_at: datetime
+    full_text: str = ""
+    sender_name: str = ""
+    recipients: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
+    automated: str | None = None
+    authenticated: bool = True
+    rejected_attachments: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """A message to send, fixed when it is written to the outbox.
+
+    `auto` marks an automatic reply (stamped `Auto-Submitted: auto-replied`).
+    `reply_to` is the signed reply address, if any.
+    """
+
+    channel: Channel
+    recipient: str
+    subject: str
+    text: str
+    message_id: str
+    ticket_ref: str | None = None
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    reply_to: str | None = None
+    auto: bool = True
+    kind: str = ""
+    attachments: tuple[AttachmentRef, ...] = field(default=())
