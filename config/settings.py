@@ -1,0 +1,189 @@
+"""One frozen, typed Settings: embedded defaults, then the TOML file, then GATEWAY_* variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from gateway.errors import ConfigError
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DatabaseSettings(Section):
+    url: str = ""  # empty: SQLite file in data_dir
+
+
+class EmailSettings(Section):
+    address: str = "support@example.org"
+    name: str = "IT Support"
+
+    @property
+    def domain(self) -> str:
+        return self.address.rpartition("@")[2].lower()
+
+
+class SmtpSettings(Section):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 2525
+    max_message_bytes: int = 26_214_400
+
+
+class ImapSettings(Section):
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 993
+    tls: bool | Literal["starttls"] = True
+    username: str = ""
+    password: str = ""
+    folder: str = "INBOX"
+    processed_folder: str = "Processed"
+    idle: bool = True
+    poll_seconds: float = 30
+
+
+class OutboundSettings(Section):
+    host: str = ""
+    port: int = 587
+    security: Literal["none", "starttls", "tls"] = "starttls"
+    username: str = ""
+    password: str = ""
+    max_age_days: float = 5  # give up (failed + alert) after this long
+
+
+class AgentSettings(Section):
+    default_address: str = "desk@example.org"
+
+
+class TelegramSettings(Section):
+    enabled: bool = False
+    token: str = ""
+    base_url: str = ""
+    base_file_url: str = ""
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_listen: str = "127.0.0.1:8443"
+    webhook_url: str = ""
+    secret_token: str = ""
+
+
+class LanguageName(Section):
+    code: str
+    names: tuple[str, ...]
+    example: str = ""
+
+
+class PolicySettings(Section):
+    ranks: tuple[str, ...] = (
+        "Wellness Advocate", "Manager", "Director", "Executive", "Elite", "Premier",
+        "Silver", "Gold", "Platinum", "Diamond", "Blue Diamond", "Presidential Diamond",
+    )
+    min_rank: str = "Silver"
+    reopen_days: float = 14
+    feedback_reminder_days: float = 3
+    auto_close_days: float = 14
+    max_auto_replies_per_hour: int = 5
+    max_messages_per_hour: int = 20
+    max_attachment_bytes: int = 10_485_760
+    attachment_types: tuple[str, ...] = ("image/*", "application/pdf", "text/plain")
+    languages: tuple[LanguageName, ...] = ()  # empty: the embedded table (config/gateway.toml)
+
+    @model_validator(mode="after")
+    def _min_rank_is_a_rank(self) -> PolicySettings:
+        if self.min_rank not in self.ranks:
+            raise ValueError(f"policy.min_rank {self.min_rank!r} is not one of policy.ranks")
+        return self
+
+
+class Window(Section):
+    days: str = "Mon-Fri"
+    start: str = "13:00"
+    end: str = "21:00"
+    timezone: str = "UTC"
+    languages: tuple[str, ...] = ("*",)
+
+
+class HoursSettings(Section):
+    windows: tuple[Window, ...] = ()  # empty: the embedded windows (config/gateway.toml)
+
+
+class SecuritySettings(Section):
+    secret: str = ""
+    old_secrets: tuple[str, ...] = ()
+    reply_key_days: int = 180
+    sender_auth: Literal["off", "authentication-results", "dkim"] = "off"
+    authserv_id: str = ""
+    allow_unauthenticated: bool = False
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        frozen=True, extra="forbid", env_prefix="GATEWAY_", env_nested_delimiter="__",
+    )
+
+    data_dir: Path = Path("var")
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    email: EmailSettings = Field(default_factory=EmailSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    imap: ImapSettings = Field(default_factory=ImapSettings)
+    outbound: OutboundSettings = Field(default_factory=OutboundSettings)
+    agents: AgentSettings = Field(default_factory=AgentSettings)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    policy: PolicySettings = Field(default_factory=PolicySettings)
+    hours: HoursSettings = Field(default_factory=HoursSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().absolute()
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.data_dir / 'gateway.db'}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment wins over the file, the file over the embedded defaults.
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
+
+
+DEFAULTS_FILE = Path(__file__).with_name("gateway.toml")
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
+    """Read the settings once; a bad file or value becomes one ConfigError sentence."""
+    files = [DEFAULTS_FILE]
+    chosen = path or os.environ.get("GATEWAY_CONFIG")
+    if chosen:
+        files.append(Path(chosen))
+        if not files[-1].is_file():
+            raise ConfigError(f"The configuration file {chosen} does not exist.")
+    # A subclass per call binds the files without any module-level state.
+    bound = type("Settings", (Settings,), {"model_config": {**Settings.model_config, "toml_file": files}})
+    try:
+        return bound(**overrides)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(f"Configuration key {where}: {first['msg']}.") from None
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"The configuration could not be read: {error}.") from None

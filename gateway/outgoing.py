@@ -1,0 +1,106 @@
+"""Turns Replies into OutboundMessages for one transaction: threading, keys, caps."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from gateway.desk import Desk
+from gateway.messages import AttachmentRef, Channel, InboundMessage, OutboundMessage
+from gateway.people import Agent, Member
+from gateway.ports import UnitOfWork
+from gateway.replies import Reply
+from gateway.replykeys import Role, address_with_key
+from gateway.tickets import Ticket
+
+log = logging.getLogger(__name__)
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]+")
+
+
+def one_line(text: str, limit: int = 250) -> str:
+    """A header-safe line: no control, bidi or zero-width characters."""
+    return " ".join(_UNSAFE.sub(" ", text).split())[:limit]
+
+
+def thread_root(ticket: Ticket, domain: str) -> str:
+    return f"ti-{ticket.number}.thread@{domain}"
+
+
+class Outgoing:
+    """Collects what one inbound message (or one scheduler pass) sends, into the outbox."""
+
+    def __init__(self, uow: UnitOfWork, desk: Desk, now: datetime) -> None:
+        self._uow = uow
+        self._desk = desk
+        self._now = now
+        self.sent: list[OutboundMessage] = []
+
+    def to_member(self, member: Member, reply: Reply, *, ticket: Ticket | None = None,
+                  answering: InboundMessage | None = None, auto: bool = True) -> None:
+        if auto and not self._under_cap(member.email):
+            return
+        key = (self._desk.keys.sign(ticket.number, Role.MEMBER, member.email, self._now)
+               if ticket else None)
+        self._add(member.email, reply, ticket, answering, key, auto, ())
+
+    def to_address(self, address: str, reply: Reply, answering: InboundMessage | None) -> None:
+        """An automatic reply to someone who is not (yet) a member: capped like any other."""
+        if self._under_cap(address):
+            self._add(address, reply, None, answering, None, True, ())
+
+    def to_agents(self, ticket: Ticket, reply: Reply,
+                  attachments: Sequence[AttachmentRef] = ()) -> None:
+        for address in self.agent_addresses(ticket.language):
+            key = self._desk.keys.sign(ticket.number, Role.AGENT, address, self._now)
+            self._add(address, reply, ticket, None, key, False, tuple(attachments))
+
+    def to_agent(self, agent: Agent, reply: Reply, ticket: Ticket | None) -> None:
+        self._add(agent.email, reply, ticket, None, None, True, ())
+
+    def agent_addresses(self, language: str) -> list[str]:
+        agents = self._uow.agents.for_language(language)
+        return sorted({agent.email for agent in agents}) or [self._desk.default_agent_address]
+
+    def once_per(self, key: str, window: timedelta) -> bool:
+        """True the first time `key` is seen in the current window."""
+        return self._uow.counters.hit(key, window, self._now) == 1
+
+    def _under_cap(self, address: str) -> bool:
+        count = self._uow.counters.hit(f"auto-reply:{address}", HOUR, self._now)
+        if count > self._desk.max_auto_replies_per_hour:
+            log.info("automatic reply suppressed: cap reached", extra={"count": count})
+            return False
+        return True
+
+    def _add(self, recipient: str, reply: Reply, ticket: Ticket | None,
+             answering: InboundMessage | None, key: str | None, auto: bool,
+             attachments: tuple[AttachmentRef, ...]) -> None:
+        rendered = self._desk.renderer.render(reply)
+        references: tuple[str, ...] = ()
+        in_reply_to = None
+        if ticket:
+            references = (thread_root(ticket, self._desk.domain),)
+        if answering and answering.channel is Channel.EMAIL and "@" in answering.external_id:
+            in_reply_to = answering.external_id
+            references = (*references, *answering.references[-8:], in_reply_to)
+        message = OutboundMessage(
+            channel=Channel.EMAIL,
+            recipient=recipient,
+            subject=one_line(rendered.subject),
+            text=rendered.text,
+            message_id=f"{uuid.uuid4().hex}@{self._desk.domain}",
+            ticket_ref=ticket.ref if ticket else None,
+            in_reply_to=in_reply_to,
+            references=tuple(dict.fromkeys(references)),
+            reply_to=address_with_key(self._desk.address, key) if key else None,
+            auto=auto,
+            kind=reply.kind,
+            attachments=attachments,
+        )
+        self._uow.outbox.add(message, self._now)
+        self.sent.append(message)

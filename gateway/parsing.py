@@ -1,0 +1,116 @@
+"""InboundMessage -> Command: reply keys, threading, [TI-n], /commands, list keywords."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from gateway.commands import (
+    AddMessage,
+    AgentAction,
+    AgentReply,
+    CloseTicket,
+    Command,
+    ListTickets,
+    OpenTicket,
+    Unresolved,
+)
+from gateway.languages import fold
+from gateway.messages import InboundMessage
+from gateway.people import Agent, Member
+from gateway.ports import Tickets
+from gateway.replykeys import ReplyKeys, Role, keys_in
+from gateway.tickets import Ticket, format_ref, parse_ref
+
+LIST_KEYWORDS = frozenset(fold(word) for word in (
+    "my tickets", "tickets", "status", "list",  # en
+    "mijn tickets", "mijn meldingen", "overzicht",  # nl
+    "mine sager", "mine tickets", "oversigt",  # da
+    "mes tickets", "mes demandes", "statut", "état",  # fr
+    "moje tikety", "moje požadavky", "stav", "přehled",  # cs
+    "omat tiketit", "omat tukipyynnöt", "tila", "tilanne",  # fi
+    "meine tickets", "meine anfragen",  # de
+))
+_REPLY_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|sv|vs|antw|tr|odp|r)\s*(\[\d+\])?\s*:\s*)+", re.I)
+
+
+def strip_reply_prefixes(subject: str) -> str:
+    return _REPLY_PREFIX.sub("", subject).strip()
+
+
+def is_list_request(subject: str) -> bool:
+    return fold(strip_reply_prefixes(subject)).strip(" .!?") in LIST_KEYWORDS
+
+
+def first_line(text: str) -> str:
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def parse_member(msg: InboundMessage, member: Member, tickets: Tickets, keys: ReplyKeys,
+                 address: str, now: datetime) -> Command:
+    ticket = _member_ticket(msg, member, tickets, keys, address, now)
+    if isinstance(ticket, Unresolved):
+        return ticket
+    if ticket is None:
+        if is_list_request(msg.subject):
+            return ListTickets()
+        return OpenTicket(title=msg.subject, text=msg.full_text or msg.text)
+    if first_line(msg.text).lower() == "/close":
+        rest = msg.text.strip().split("\n", 1)
+        return CloseTicket(ticket, rest[1].strip() if len(rest) > 1 else "")
+    return AddMessage(ticket, msg.text)
+
+
+def _member_ticket(msg: InboundMessage, member: Member, tickets: Tickets, keys: ReplyKeys,
+                   address: str, now: datetime) -> Ticket | Unresolved | None:
+    """The member's ticket the message answers: by signed key, by thread, then by [TI-n]."""
+    for key in keys_in(msg.recipients, address):
+        verified = keys.verify(key, member.email, now)
+        if verified and verified.role is Role.MEMBER:
+            ticket = tickets.get(verified.ticket)
+            if ticket and ticket.member_id == member.member_id:
+                return ticket
+    threaded = tickets.by_message_id(msg.references) if msg.references else None
+    if threaded and threaded.member_id == member.member_id:
+        return threaded
+    number = parse_ref(msg.subject)
+    if number is not None:
+        ticket = tickets.get(number)
+        if ticket and ticket.member_id == member.member_id:
+            return ticket
+        return Unresolved("not-found", format_ref(number))
+    return None
+
+
+def parse_agent(msg: InboundMessage, agent: Agent, tickets: Tickets, keys: ReplyKeys,
+                address: str, default_address: str, now: datetime) -> Command:
+    """An agent acts only through a valid agent key bound to them (or to the shared desk)."""
+    for key in keys_in(msg.recipients, address):
+        verified = (keys.verify(key, agent.email, now)
+                    or keys.verify(key, default_address, now))
+        if verified and verified.role is Role.AGENT:
+            ticket = tickets.get(verified.ticket)
+            if ticket:
+                actions, text = split_agent_commands(msg.text)
+                return AgentReply(ticket, actions, text)
+    return Unresolved("agent-key")
+
+
+def split_agent_commands(text: str) -> tuple[frozenset[AgentAction], str]:
+    """Commands on lines of their own at the top; the rest is the message."""
+    actions: set[AgentAction] = set()
+    lines = text.strip().splitlines()
+    while lines:
+        word = lines[0].strip().lower()
+        if not word:
+            lines.pop(0)
+            continue
+        try:
+            actions.add(AgentAction(word))
+        except ValueError:
+            break
+        lines.pop(0)
+    return frozenset(actions), "\n".join(lines).strip()

@@ -1,0 +1,17 @@
+"""rate-limit: a sender beyond `max_messages_per_hour` is held, without a reply."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from gateway.policy.verdict import PolicyContext, Verdict
+
+NAME = "rate-limit"
+HOUR = timedelta(hours=1)
+
+
+def check(ctx: PolicyContext) -> Verdict | None:
+    count = ctx.counters.hit(f"inbound:{ctx.msg.sender}", HOUR, ctx.now)
+    if count > ctx.desk.max_messages_per_hour:
+        return Verdict(NAME, "rate-limited")
+    return None

@@ -1,0 +1,100 @@
+"""Signed reply keys: `<local>+<key>@<domain>` names a ticket, a role and the recipient.
+
+A key is `<role><ticket>.<expiry day, base 36>.<key id><mac>`, all lower case so that
+mail systems that fold local parts do not break it. The MAC (HMAC-SHA256, 130 bits kept)
+covers the ticket, role, expiry and the recipient's address, so a key forwarded to
+someone else does not verify for them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+_EPOCH = datetime(2020, 1, 1).date()
+_MAC_CHARS = 26  # 26 base32 characters = 130 bits
+_KEY = re.compile(r"^([ma])(\d{1,9})\.([0-9a-z]{1,6})\.([0-9a-z]{2})([a-z2-7]{26})$")
+
+
+class Role(StrEnum):
+    MEMBER = "m"
+    AGENT = "a"
+
+
+@dataclass(frozen=True)
+class ReplyKey:
+    ticket: int
+    role: Role
+    recipient: str
+
+
+def _key_id(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()[:2]
+
+
+def _mac(secret: str, body: str, recipient: str) -> str:
+    digest = hmac.new(secret.encode(), f"{body}|{recipient.lower()}".encode(), hashlib.sha256)
+    return base64.b32encode(digest.digest()).decode().lower()[:_MAC_CHARS]
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        number, rest = divmod(number, 36)
+        out = digits[rest] + out
+        if number == 0:
+            return out
+
+
+class ReplyKeys:
+    """Signs with the current secret; verifies with it and with the old ones (rotation)."""
+
+    def __init__(self, secret: str, old_secrets: tuple[str, ...] = (), valid_days: int = 180) -> None:
+        if not secret:
+            raise ValueError("a reply-key secret is required")
+        self._secret = secret
+        self._by_id = {_key_id(s): s for s in (*old_secrets, secret)}
+        self._valid_days = valid_days
+
+    def sign(self, ticket: int, role: Role, recipient: str, now: datetime) -> str:
+        expiry = (now.date() + timedelta(days=self._valid_days) - _EPOCH).days
+        body = f"{role.value}{ticket}.{_base36(expiry)}"
+        kid = _key_id(self._secret)
+        return f"{body}.{kid}{_mac(self._secret, f'{body}.{kid}', recipient)}"
+
+    def verify(self, key: str, recipient: str, now: datetime) -> ReplyKey | None:
+        """The key's meaning if it is genuine, unexpired and meant for `recipient`; else None."""
+        match = _KEY.match(key.lower())
+        if not match:
+            return None
+        role, ticket, expiry, kid, mac = match.groups()
+        secret = self._by_id.get(kid)
+        if secret is None or (now.date() - _EPOCH).days > int(expiry, 36):
+            return None
+        expected = _mac(secret, f"{role}{ticket}.{expiry}.{kid}", recipient)
+        if not hmac.compare_digest(expected, mac):
+            return None
+        return ReplyKey(int(ticket), Role(role), recipient.lower())
+
+
+def address_with_key(address: str, key: str) -> str:
+    local, _, domain = address.partition("@")
+    return f"{local}+{key}@{domain}"
+
+
+def keys_in(recipients: tuple[str, ...], address: str) -> list[str]:
+    """The keys in recipients of the form `<local>+<key>@<domain>` for our address."""
+    local, _, domain = address.lower().partition("@")
+    found = []
+    for recipient in recipients:
+        r_local, _, r_domain = recipient.lower().partition("@")
+        base, plus, key = r_local.partition("+")
+        if plus and base == local and r_domain == domain and key:
+            found.append(key)
+    return found

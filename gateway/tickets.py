@@ -1,0 +1,88 @@
+"""Tickets and the one table of status transitions (CONTRACT §2)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from gateway.errors import UserError
+from gateway.messages import Channel
+
+REF_PATTERN = re.compile(r"\bTI-(\d{1,9})\b", re.IGNORECASE)
+
+
+class Status(StrEnum):
+    OPEN = "open"
+    AWAITING_FEEDBACK = "awaiting_feedback"
+    CLOSED = "closed"
+
+
+class Move(StrEnum):
+    """What may happen to a ticket; the table below says from where."""
+
+    REQUEST_FEEDBACK = "request_feedback"
+    GIVE_FEEDBACK = "give_feedback"
+    CLOSE = "close"
+    REOPEN = "reopen"
+
+
+TRANSITIONS: dict[tuple[Status, Move], Status] = {
+    (Status.OPEN, Move.REQUEST_FEEDBACK): Status.AWAITING_FEEDBACK,
+    (Status.AWAITING_FEEDBACK, Move.REQUEST_FEEDBACK): Status.AWAITING_FEEDBACK,
+    (Status.AWAITING_FEEDBACK, Move.GIVE_FEEDBACK): Status.OPEN,
+    (Status.OPEN, Move.CLOSE): Status.CLOSED,
+    (Status.AWAITING_FEEDBACK, Move.CLOSE): Status.CLOSED,
+    (Status.CLOSED, Move.REOPEN): Status.OPEN,
+    (Status.AWAITING_FEEDBACK, Move.REOPEN): Status.OPEN,
+}
+
+
+class TransitionRefused(UserError):
+    """The move is not possible from the ticket's status."""
+
+
+def format_ref(number: int) -> str:
+    return f"TI-{number}"
+
+
+def parse_ref(text: str) -> int | None:
+    match = REF_PATTERN.search(text)
+    return int(match.group(1)) if match else None
+
+
+@dataclass
+class Ticket:
+    number: int
+    title: str
+    language: str
+    member_id: str
+    channel: Channel
+    status: Status
+    opened_at: datetime
+    closed_at: datetime | None = None
+    status_changed_at: datetime | None = None
+    reminded_at: datetime | None = None
+
+    @property
+    def ref(self) -> str:
+        return format_ref(self.number)
+
+    def move(self, move: Move, now: datetime) -> Status:
+        """Apply one move; raise TransitionRefused when the table has no such edge."""
+        target = TRANSITIONS.get((self.status, move))
+        if target is None:
+            raise TransitionRefused(f"{self.ref} is {self.status.value}: cannot {move.value}.")
+        self.status = target
+        self.status_changed_at = now
+        self.reminded_at = None
+        self.closed_at = now if target is Status.CLOSED else None
+        return target
+
+    def may_reopen(self, now: datetime, reopen_days: float) -> bool:
+        return self.closed_at is not None and now - self.closed_at <= timedelta(days=reopen_days)
+
+    def feedback_overdue(self, now: datetime, days: float) -> bool:
+        since = self.status_changed_at or self.opened_at
+        return self.status is Status.AWAITING_FEEDBACK and now - since >= timedelta(days=days)
