@@ -59,11 +59,18 @@ class Counters(Protocol):
 
 
 class UnitOfWork(Protocol):
-    members: Members
-    agents: Agents
-    tickets: Tickets
-    outbox: Outbox
-    counters: Counters
+    """The repositories of one transaction; whoever opened it commits."""
+
+    @property
+    def members(self) -> Members: ...
+    @property
+    def agents(self) -> Agents: ...
+    @property
+    def tickets(self) -> Tickets: ...
+    @property
+    def outbox(self) -> Outbox: ...
+    @property
+    def counters(self) -> Counters: ...
 
 
 __all__ = ["Agents", "Clock", "Counters", "LanguageDetector", "Members", "Outbox",

@@ -10,6 +10,7 @@ as a single, plain addr-spec.
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -83,7 +84,8 @@ def compose(
     if msg.in_reply_to:
         _put(out, "In-Reply-To", [_msg_id(msg.in_reply_to, "in_reply_to")])
     if msg.references:
-        _put(out, "References", [_msg_id(ref, "references") for ref in msg.references])
+        ids = [_msg_id(ref, "references") for ref in msg.references]
+        _put(out, "References", _fold_words(ids, len("References: ")))
     if msg.reply_to:
         _put(out, "Reply-To", [checked_address(msg.reply_to, "reply_to")])
     if msg.auto:
@@ -103,6 +105,10 @@ def compose(
             subtype=subtype,
             filename=_filename(ref.filename),
         )
+    if out.is_multipart():
+        # A boundary derived from the Message-ID keeps the bytes of a resend identical.
+        seed = hashlib.sha256(msg.message_id.encode("utf-8", "surrogatepass")).hexdigest()
+        out.set_boundary(f"=_gw_{seed[:40]}")
     return out.as_bytes()
 
 
@@ -167,19 +173,33 @@ def _encoded_words(text: str) -> list[str]:
     """Split `text` into base64 encoded words of whole characters.
 
     Spaces travel inside the encoded words, so the whitespace a decoder drops
-    between adjacent encoded words never removes one of ours.
+    between adjacent encoded words never removes one of ours. A word ends
+    after a space when one is near, so a lenient decoder that keeps that
+    whitespace does not break a word in two.
     """
     words: list[str] = []
-    chunk = b""
+    chunk: list[bytes] = []
+    size = 0
     for char in text:
         encoded = char.encode("utf-8", "surrogatepass")
-        if chunk and len(chunk) + len(encoded) > _EW_CHUNK_BYTES:
-            words.append(_ew(chunk))
-            chunk = b""
-        chunk += encoded
+        if chunk and size + len(encoded) > _EW_CHUNK_BYTES:
+            cut = _last_space(chunk)
+            words.append(_ew(b"".join(chunk[:cut])))
+            chunk = chunk[cut:]
+            size = sum(map(len, chunk))
+        chunk.append(encoded)
+        size += len(encoded)
     if chunk:
-        words.append(_ew(chunk))
+        words.append(_ew(b"".join(chunk)))
     return words
+
+
+def _last_space(chunk: list[bytes]) -> int:
+    """Index just after the last space in `chunk` (not at its start), else its length."""
+    for index in range(len(chunk) - 1, 0, -1):
+        if chunk[index - 1] == b" ":
+            return index
+    return len(chunk)
 
 
 def _ew(data: bytes) -> str:
@@ -197,8 +217,30 @@ def _fold_mailbox(name: str, address: str) -> list[str]:
     elif name.isascii() and len(name) < 60:
         phrase = ['"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"']
     else:
-        phrase = _encoded_words(name)
+        phrase = _phrase_words(" ".join(name.split()))
     return _fold_words([*phrase, f"<{address}>"], len("From: "))
+
+
+def _phrase_words(name: str) -> list[str]:
+    """ASCII atoms stay plain, runs of other words become encoded words.
+
+    CPython's address parser keeps the whitespace between two adjacent encoded
+    words of a display name (RFC 2047 says drop it); an atom between two runs
+    reads the same everywhere.
+    """
+    words: list[str] = []
+    run: list[str] = []
+    for token in name.split(" "):
+        if _PHRASE_ATOM.fullmatch(token):
+            if run:
+                words.extend(_encoded_words(" ".join(run)))
+                run = []
+            words.append(token)
+        else:
+            run.append(token)
+    if run:
+        words.extend(_encoded_words(" ".join(run)))
+    return words
 
 
 def _msg_id(value: str, what: str) -> str:

@@ -59,7 +59,7 @@ def parse_email(
 ) -> InboundMessage:
     """Parse one raw message; raise `UnreadableMessage` above the limits."""
     _check_structure(raw, limits)
-    msg = _parse(raw)
+    msg = _parse(raw.lstrip(b"\r\n\t "))
     walked = mime.walk(msg, limits.max_parts, limits.max_depth)
     if walked is None:
         raise UnreadableMessage("The message has too many or too deeply nested MIME parts.")

@@ -1,0 +1,68 @@
+"""The outbox ledger: claim due rows with a lease, record each attempt's outcome."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, or_
+from sqlmodel import Session, col, select
+
+from gateway.messages import AttachmentRef, Channel, OutboundMessage
+from store.tables import OutboxRow
+
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+
+
+def decode(payload: str) -> OutboundMessage:
+    data = json.loads(payload)
+    data["channel"] = Channel(data["channel"])
+    data["references"] = tuple(data["references"])
+    data["attachments"] = tuple(AttachmentRef(**item) for item in data["attachments"])
+    return OutboundMessage(**data)
+
+
+def claim_due(engine: Engine, *, limit: int, lease: timedelta, now: datetime,
+              channel: str | None = None) -> list[OutboxRow]:
+    with Session(engine, expire_on_commit=False) as session:
+        query = select(OutboxRow).where(
+            col(OutboxRow.status) == PENDING,
+            col(OutboxRow.next_attempt_at) <= now,
+            or_(col(OutboxRow.lease_until).is_(None), col(OutboxRow.lease_until) < now),
+        )
+        if channel:
+            query = query.where(col(OutboxRow.channel) == channel)
+        due = session.exec(query.order_by(col(OutboxRow.id)).limit(limit)
+                           .with_for_update(skip_locked=True)).all()
+        for row in due:
+            row.lease_until = now + lease
+            session.add(row)
+        session.commit()
+        return list(due)
+
+
+def mark(engine: Engine, row_id: int, *, status: str, now: datetime, error: str = "",
+         next_attempt_at: datetime | None = None) -> None:
+    with Session(engine) as session:
+        row = session.get(OutboxRow, row_id)
+        if row is None:
+            return
+        row.attempts += 1
+        row.status = status
+        row.lease_until = None
+        row.last_error = error[:2000]
+        if status == SENT:
+            row.sent_at = now
+        if next_attempt_at is not None:
+            row.next_attempt_at = next_attempt_at
+        session.add(row)
+        session.commit()
+
+
+def rows(engine: Engine, status: str | None = None, limit: int = 200) -> Sequence[OutboxRow]:
+    with Session(engine) as session:
+        query = select(OutboxRow).order_by(col(OutboxRow.id).desc()).limit(limit)
+        if status:
+            query = query.where(col(OutboxRow.status) == status)
+        return session.exec(query).all()
