@@ -26,4 +26,4 @@ class LangidDetector:
         code, probability = self._identifier.classify(sample)
         if probability < 0.5:
             return None
-        return self._alias.get(code, code)
+        return self._alias.get(str(code), str(code))

@@ -23,11 +23,17 @@ from pathlib import Path
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_datetime, format_time, get_datetime_format, match_skeleton
+from babel.dates import (
+    format_date,
+    format_datetime,
+    format_time,
+    get_datetime_format,
+    match_skeleton,
+)
 from jinja2 import Environment, StrictUndefined, Template, TemplateError, pass_context
 from jinja2.runtime import Context
 
-from gateway.replies import Reply, Rendered
+from gateway.replies import Rendered, Reply
 
 FALLBACK_LANGUAGE = "en"
 
@@ -60,6 +66,8 @@ AGENT_KINDS: frozenset[str] = frozenset(
 STATUSES = ("open", "awaiting_feedback", "closed")
 
 _RESERVED_TABLES = frozenset({"strings", "statuses"})
+# Strings about formats, not words: a language without them uses Babel's own, not English.
+_NOT_INHERITED = frozenset({"datetime_at"})
 _MARKUP = re.compile(r"\{\{|\{%")
 # Babel locales to use where the bare language code is not the European one.
 _BABEL_LOCALE = {"en": "en_GB", "pt": "pt_PT"}
@@ -145,7 +153,12 @@ def _filter_datetime(context: Context, value: datetime | None, fmt: str = "long"
     value = _utc(value)
     day = format_date(value, format=fmt, locale=locale)
     clock = format_time(value, format="short", tzinfo=UTC, locale=locale)
-    glue = get_datetime_format(fmt, locale=locale).replace("'", "")
+    strings = context.get("strings")
+    pattern = strings.get("datetime_at") if isinstance(strings, Mapping) else None
+    if pattern:  # e.g. "{date} at {time}" from the language file
+        return f"{pattern.replace('{date}', day).replace('{time}', clock)} GMT"
+    width = fmt if fmt in ("full", "long", "medium", "short") else "medium"
+    glue = str(get_datetime_format(width, locale=locale)).replace("'", "")  # type: ignore[arg-type]
     return f"{glue.replace('{1}', day).replace('{0}', clock)} GMT"
 
 
@@ -280,8 +293,18 @@ class TemplateRenderer:
             self._catalogs[language] = _Catalog(
                 language=catalog.language,
                 locale=catalog.locale,
-                strings={**english.strings, **catalog.strings},
-                string_templates={**english.string_templates, **catalog.string_templates},
+                strings={
+                    **{k: v for k, v in english.strings.items() if k not in _NOT_INHERITED},
+                    **catalog.strings,
+                },
+                string_templates={
+                    **{
+                        key: template
+                        for key, template in english.string_templates.items()
+                        if key not in catalog.strings
+                    },
+                    **catalog.string_templates,
+                },
                 statuses={**english.statuses, **catalog.statuses},
                 kinds=catalog.kinds,
             )

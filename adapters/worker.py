@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import logging
 import traceback
 from collections.abc import Callable
@@ -92,10 +94,13 @@ class Worker:
                                                  "replies": outcome.sent})
 
     def _normalize(self, raw: bytes, envelope: str, received_at: datetime) -> InboundMessage:
-        recipients = tuple(part for part in envelope.split() if "@" in part)
+        """`envelope` is the JSON {"from", "to"} the channel recorded (empty for IMAP)."""
+        meta = json.loads(envelope) if envelope else {}
         msg = parse_email(raw, received_at=received_at, limits=self.limits,
                           own_addresses=frozenset({self.desk.address}),
-                          envelope_recipients=recipients)
+                          envelope_recipients=tuple(meta.get("to", ())))
+        if meta.get("from") == "" and msg.automated is None:
+            msg = dataclasses.replace(msg, automated="null-sender")  # MAIL FROM:<>
         return self.sender_check.apply(msg, raw)
 
     # ---- outbox --------------------------------------------------------------

@@ -180,7 +180,8 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
     # A subclass per call binds the files without any module-level state.
     bound = type("Settings", (Settings,), {"model_config": {**Settings.model_config, "toml_file": files}})
     try:
-        return bound(**overrides)
+        settings: Settings = bound(**overrides)
+        return settings
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])

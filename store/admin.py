@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from store.tables import AgentRow, AttachmentRow, MemberRow, MessageRow, TicketRow
+from store.tables import (
+    AgentRow,
+    AttachmentRow,
+    InboxRow,
+    MemberRow,
+    MessageRow,
+    OutboxRow,
+    TicketRow,
+)
 from store.unit_of_work import aware
 
 
@@ -79,3 +88,59 @@ def show_ticket(engine: Engine, number: int) -> dict[str, Any] | None:
                                  "size": f.size, "sha256": f.digest} for f in files],
             })
         return {**ticket_summary(row), "messages": messages}
+
+
+_ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+
+
+def plausible_address(address: str) -> bool:
+    return bool(_ADDRESS.match(address.strip()))
+
+
+def member_problem(ranks: tuple[str, ...], member_id: str, email: str, rank: str,
+                   language: str) -> str:
+    """What is wrong with a member's fields, in one sentence, or ''."""
+    if not member_id.strip():
+        return "member_id is empty"
+    if not plausible_address(email):
+        return f"{email!r} is not an email address"
+    if rank.casefold() not in {known.casefold() for known in ranks}:
+        return f"rank {rank!r} is not one of: {', '.join(ranks)}"
+    if language and not re.fullmatch(r"[a-z]{2}", language):
+        return f"language {language!r} is not a two-letter code like nl"
+    return ""
+
+
+def parse_member_row(ranks: tuple[str, ...], row: dict[str, str | None]
+                     ) -> tuple[str, dict[str, Any]]:
+    """A CSV row as upsert_member arguments, or the problem with it."""
+    values = {key: (row.get(key) or "").strip() for key in
+              ("member_id", "name", "email", "rank", "language", "telegram_user_id")}
+    canonical = {known.casefold(): known for known in ranks}
+    problem = member_problem(ranks, values["member_id"], values["email"], values["rank"],
+                             values["language"].lower())
+    if not problem and not values["name"]:
+        problem = "name is empty"
+    telegram = values["telegram_user_id"]
+    if not problem and telegram and not telegram.isdigit():
+        problem = f"telegram_user_id {telegram!r} is not a number"
+    if problem:
+        return problem, {}
+    return "", {"member_id": values["member_id"], "name": values["name"],
+                "email": values["email"], "rank": canonical[values["rank"].casefold()],
+                "language": values["language"].lower() or "en",
+                "telegram_user_id": int(telegram) if telegram else None}
+
+
+def inbox_summary(row: InboxRow) -> dict[str, Any]:
+    return {"id": row.id, "channel": row.channel, "status": row.status, "reason": row.reason,
+            "ticket_ref": row.ticket_ref, "attempts": row.attempts,
+            "received_at": iso(row.received_at), "processed_at": iso(row.processed_at)}
+
+
+def outbox_summary(row: OutboxRow) -> dict[str, Any]:
+    return {"id": row.id, "channel": row.channel, "recipient": row.recipient,
+            "kind": row.kind, "ticket_ref": row.ticket_ref, "status": row.status,
+            "attempts": row.attempts, "message_id": row.message_id,
+            "created_at": iso(row.created_at), "sent_at": iso(row.sent_at),
+            "last_error": row.last_error}

@@ -31,7 +31,7 @@ _BOUNCE_SUBJECT = re.compile(
     r"delivery fail|delivery has failed|failure notice|returned mail|return(ed)? to sender|"
     r"mail delivery failed|non-?delivery|nondeliverable|delivery problem|mail system error|"
     r"message (was )?rejected|warning: could not send|delayed mail|delivery delayed|"
-    r"unzustellbar|non remis|onbestelbaar|kan ikke leveres",
+    r"unzustellbar|non remis|onbestelbaar|kan ikke leveres|エラー通知|配信エラー",
     re.IGNORECASE,
 )
 _AUTO_SUBJECT = re.compile(

@@ -45,21 +45,33 @@ def unescape_raw(value: str) -> str:
 def decode_words(value: str) -> str:
     """Decode RFC 2047 encoded-words; unknown charsets give replacement chars."""
     value = unescape_raw(value[:MAX_HEADER_VALUE])
-    if "=?" not in value:
-        return value
-    if len(_ENCODED_WORD.findall(value)) > _MAX_ENCODED_WORDS:
-        return value
-    try:
-        chunks = decode_header(value)
-    except Exception:  # the stdlib raises several kinds on broken words
-        return value
     out: list[str] = []
+    position = 0
+    previous_word_end = -1
+    for count, match in enumerate(_ENCODED_WORD.finditer(value)):
+        if count >= _MAX_ENCODED_WORDS:
+            break
+        between = value[position : match.start()]
+        if not (previous_word_end == position and not between.strip()):
+            out.append(between)  # whitespace between two words is dropped
+        out.append(_decode_word(match.group(0)))
+        position = previous_word_end = match.end()
+    out.append(value[position:])
+    return "".join(out)
+
+
+def _decode_word(word: str) -> str:
+    try:
+        chunks = decode_header(word)
+    except Exception:  # the stdlib raises several kinds on broken words
+        return word
+    parts: list[str] = []
     for chunk, charset in chunks:
         if isinstance(chunk, str):
-            out.append(chunk)
+            parts.append(chunk)
         else:
-            out.append(decode_bytes(chunk, charset))
-    return "".join(out)
+            parts.append(decode_bytes(chunk, charset))
+    return "".join(parts)
 
 
 _ALIASES = {

@@ -126,9 +126,17 @@ def _check_structure(raw: bytes, limits: Limits) -> None:
 
 
 def _parse(raw: bytes) -> Message:
-    parser = BytesParser(policy=email.policy.default)
+    """Parse with the modern policy; fall back to compat32 when it fails.
+
+    The modern policy parses Content-Type while reading and can recurse on
+    hostile values (e.g. 100 KB of "("); compat32 reads them as plain text.
+    """
     try:
-        return parser.parsebytes(raw)
+        return BytesParser(policy=email.policy.default).parsebytes(raw)
+    except Exception:  # noqa: S110 - RecursionError or a header parser bug
+        pass
+    try:
+        return BytesParser(policy=email.policy.compat32).parsebytes(raw)
     except RecursionError as exc:  # a nesting the pre-check did not see
         raise UnreadableMessage("The message is nested too deeply to read.") from exc
 

@@ -19,7 +19,7 @@ _WROTE_WORDS = (
     r"wrote|writes|schreef|geschreven|skrev|skriver|a écrit|a ecrit|écrit|napsal\(a\)|"
     r"napsal|napsala|kirjoitti|schrieb|escribió|escribio|ha scritto|scrisse|"
     r"napisał\(a\)|napisał|napisała|napisal|написал\(а\)|написал|написала|пише|"
-    r"escreveu|skrifaði|kirjutas|írta|yazdı|写道|寫道|a scris"
+    r"escreveu|skrifaði|kirjutas|írta|yazdı|写道|寫道|a scris|pisze|píše|kirjoittaa"
 )
 _WROTE = re.compile(rf"(?<!\w)({_WROTE_WORDS})(?!\w)(.{{0,200}}:|\s*-*)\s*$", re.I)
 _ISO_DATE_HEADER = re.compile(r"^\s*\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\b.{0,160}$")
@@ -140,30 +140,32 @@ def _header_block_at(lines: list[str], i: int) -> bool:
 
 
 def _quote_start(lines: list[str]) -> tuple[int, int] | None:
-    """(first line of the quote, lines taken by its header) or None."""
+    """(first line of the quote, first line after its header) or None."""
     for i, line in enumerate(lines):
         if len(line) > _MAX_LINE * 4:
             continue
         if _MARKER.search(line) or _MARKER_LOOSE.match(line):
-            return i, 1
+            return i, len(lines)
         plain = _plain(line)
         if _SEPARATOR.match(line) or _FORWARD_INTRO.match(plain):
-            return i, 1
+            return i, _skip_header_block(lines, i)
         if _RULE_LINE.match(line) and i + 1 < len(lines):
             nxt = next((x for x in lines[i + 1 : i + 4] if x.strip()), "")
             if _FROM_LINE.match(nxt) or _OTHER_LINE.match(nxt):
-                return i, 1
+                return i, _skip_header_block(lines, i)
         span = _wrote_header_at(lines, i)
         if span:
-            return i, span
+            return i, i + span
         if _header_block_at(lines, i):
-            return i, 1
+            return i, _skip_header_block(lines, i)
     return None
 
 
 def _skip_header_block(lines: list[str], start: int) -> int:
     """Index of the first line after a header block that begins at `start`."""
-    i = start
+    i = start + 1
+    while i < len(lines) and not lines[i].strip():
+        i += 1
     while i < len(lines) and lines[i].strip():
         i += 1
     return i
@@ -212,14 +214,14 @@ def strip_reply(text: str) -> str:
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     found = _quote_start(lines)
     if found is not None:
-        start, span = found
+        start, after = found
         before = lines[:start]
         if any(line.strip() for line in before):
             lines = before
         else:
             # Nothing above the quote header: a forward or a reply written
             # below it. Keep what follows the header, up to the next quote.
-            rest = _drop_leading_quotes(lines[_skip_header_block(lines, start + span - 1) :])
+            rest = _drop_leading_quotes(lines[after:])
             nxt = _quote_start(rest)
             if nxt is not None and any(x.strip() for x in rest[: nxt[0]]):
                 rest = rest[: nxt[0]]

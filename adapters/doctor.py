@@ -1,0 +1,70 @@
+"""`gateway doctor`: check the configuration and reach every configured server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from rich.console import Console
+
+from adapters.runtime import check_exposure, ensure_secret, make_desk, make_mail_sender, open_database
+from config.settings import Settings
+from gateway.errors import DeliveryError, GatewayError
+
+console = Console(stderr=True, highlight=False)
+
+
+async def run_checks(settings: Settings) -> list[str]:
+    """Print one line per check; return the problems (each says what to fix)."""
+    checks: list[tuple[str, Callable[[], Awaitable[str]]]] = [
+        ("configuration", lambda: _sync(lambda: _configuration(settings))),
+        ("database", lambda: _sync(lambda: _database(settings))),
+        ("outbound", lambda: _outbound(settings)),
+    ]
+    problems = []
+    for name, check in checks:
+        try:
+            detail = await check()
+        except (GatewayError, OSError, ValueError) as error:
+            problems.append(f"{name}: {error}")
+            console.print(f"[red]FAIL[/red] {name}: {error}")
+        except Exception as error:  # doctor reports, it never crashes
+            problems.append(f"{name}: {type(error).__name__}: {str(error).splitlines()[0]}")
+            console.print(f"[red]FAIL[/red] {problems[-1]}")
+        else:
+            console.print(f"[green]ok[/green]   {name}: {detail}")
+    return problems
+
+
+async def _sync(check: Callable[[], str]) -> str:
+    return await asyncio.to_thread(check)
+
+
+def _configuration(settings: Settings) -> str:
+    check_exposure(settings)
+    ensure_secret(settings)
+    desk = make_desk(settings)
+    if settings.telegram.enabled and not settings.telegram.token:
+        raise ValueError("telegram is enabled but telegram.token is empty (GATEWAY_TELEGRAM__TOKEN)")
+    return (f"{len(desk.languages.languages)} title languages, {len(desk.windows)} support "
+            f"windows, support address {desk.address}")
+
+
+def _database(settings: Settings) -> str:
+    engine = open_database(settings)
+    engine.dispose()
+    return f"{engine.dialect.name} reachable, migrations applied, durable commits"
+
+
+async def _outbound(settings: Settings) -> str:
+    sender = make_mail_sender(settings)
+    try:
+        await sender.check()
+    except DeliveryError as error:
+        raise DeliveryError(f"{error} (check outbound.host, port, security and login)",
+                            temporary=error.temporary) from None
+    finally:
+        await sender.close()
+    if settings.outbound.host:
+        return f"relay {settings.outbound.host}:{settings.outbound.port} accepts us"
+    return f"writing .eml files to {settings.data_dir / 'outbox'}"
