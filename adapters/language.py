@@ -11,10 +11,11 @@ MIN_CHARS = 12  # below this a guess is noise
 
 class LangidDetector:
     def __init__(self, codes: Iterable[str]) -> None:
+        codes = set(codes)
         self._identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
         known = set(self._identifier.nb_classes)
         # py3langid says "no" for Norwegian Bokmål.
-        self._alias = {"no": "nb"} if "nb" in set(codes) else {}
+        self._alias = {"no": "nb"} if "nb" in codes else {}
         wanted = {code for code in codes if code in known} | set(self._alias)
         if wanted:
             self._identifier.set_languages(sorted(wanted))

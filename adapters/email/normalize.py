@@ -53,7 +53,7 @@ def parse_email(
     raw: bytes,
     *,
     received_at: datetime,
-    limits: Limits = Limits(),  # noqa: B008 - frozen, immutable default
+    limits: Limits = Limits(),
     own_addresses: frozenset[str] = frozenset(),
     envelope_recipients: tuple[str, ...] = (),
 ) -> InboundMessage:
@@ -133,7 +133,7 @@ def _parse(raw: bytes) -> Message:
     """
     try:
         return BytesParser(policy=email.policy.default).parsebytes(raw)
-    except Exception:  # noqa: S110 - RecursionError or a header parser bug
+    except Exception:
         pass
     try:
         return BytesParser(policy=email.policy.compat32).parsebytes(raw)

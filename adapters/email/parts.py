@@ -61,7 +61,7 @@ def _read(part: Message, access: Callable[[Message], T], default: T) -> T:
     if short:
         try:
             return access(part)
-        except Exception:  # noqa: S110 - modern header parser failed: use compat32
+        except Exception:
             pass
     try:
         return access(_compat_view(part))

@@ -23,14 +23,14 @@ _WROTE_WORDS = (
 )
 _WROTE = re.compile(rf"(?<!\w)({_WROTE_WORDS})(?!\w)(.{{0,200}}:|\s*-*)\s*$", re.I)
 _ISO_DATE_HEADER = re.compile(r"^\s*\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\b.{0,160}$")
-_ISO_DATE_TIME = re.compile(r"^\s*\d{4}-\d{2}-\d{2} \d{1,2}:\d{2}( GMT[+-]\d{2}:?\d{2})? [^.!?]{1,80}$")
+_ISO_DATE_TIME = re.compile(
+    r"^\s*\d{4}-\d{2}-\d{2} \d{1,2}:\d{2}( GMT[+-]\d{2}:?\d{2})? [^.!?]{1,80}$"
+)
 _ON_DAY_TIME = re.compile(
     r"^\s*On (Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? [^.!?]{0,60}\d{1,2}:\d{2}[^.!?]{0,60}$"
 )
 _ADDRESS_COLON = re.compile(r"^[^<>]{0,160}\d[^<>]{0,160}<[^<>\s]{1,100}@[^<>\s]{1,100}>\s?:\s*$")
-_OPENER = re.compile(
-    r"^\s*(on|op|le|den|dne|am|el|il|em|dnia|w dniu|på|pe|\d+)\b", re.I
-)
+_OPENER = re.compile(r"^\s*(on|op|le|den|dne|am|el|il|em|dnia|w dniu|på|pe|\d+)\b", re.I)
 _MARKER_LOOSE = re.compile(r"^\s*##.{5,200}##\s*$")
 _SEPARATOR = re.compile(
     r"^\s*[*_>\s]*-{2,}\s*[*_]*\s*("
@@ -45,9 +45,7 @@ _SEPARATOR = re.compile(
     re.I,
 )
 _FORWARD_INTRO = re.compile(r"^\s*(begin forwarded message|anfang der weitergeleiteten)", re.I)
-_FROM_KEYS = (
-    r"from|van|fra|de|od|lähettäjä|von|från|da|remitente|mittente|от|frá|feladó|afsender"
-)
+_FROM_KEYS = r"from|van|fra|de|od|lähettäjä|von|från|da|remitente|mittente|от|frá|feladó|afsender"
 _OTHER_KEYS = (
     r"sent|date|to|subject|cc|reply-to|verzonden|datum|aan|onderwerp|sendt|til|emne|"
     r"envoyé|envoye|à|a|objet|odesláno|odeslano|komu|předmět|predmet|lähetetty|"

@@ -103,8 +103,10 @@ def test_automated_mail_is_flagged(fixture: str, reason: str) -> None:
 
 
 def test_dsn_from_a_normal_address_is_dsn() -> None:
-    raw = (FIXTURES / "dsn_failed.eml").read_bytes().replace(
-        b"<mailer-daemon@mx.example>", b"<reports@mx.example>"
+    raw = (
+        (FIXTURES / "dsn_failed.eml")
+        .read_bytes()
+        .replace(b"<mailer-daemon@mx.example>", b"<reports@mx.example>")
     )
     assert parse(raw).automated == "dsn"
 
@@ -136,7 +138,7 @@ def test_spoofed_display_name_gives_real_address() -> None:
         b"a@x.example, b@y.example",
         b"=?utf-8?q?x=00?= a@b.example\x00",
         b"undisclosed-recipients:;",
-        b"\"a@b.example\" <c@d.example> <e@f.example>",
+        b'"a@b.example" <c@d.example> <e@f.example>',
     ],
 )
 def test_ambiguous_from_is_unknown(from_value: bytes) -> None:
@@ -157,7 +159,7 @@ def test_missing_message_id_uses_hash() -> None:
 def test_unknown_charset_and_recipients() -> None:
     raw = (
         b"From: a@b.example\nTo: Support <support+KEY1@example.org>, x@y.example\n"
-        b"Cc: \"Z\" <z@y.example>\nDelivered-To: support@example.org\n"
+        b'Cc: "Z" <z@y.example>\nDelivered-To: support@example.org\n'
         b"Subject: =?x-bogus?q?caf=E9?=\nContent-Type: text/plain; charset=x-unknown\n\n"
         b"caf\xe9 \xff\n"
     )
@@ -213,9 +215,11 @@ def test_deep_multipart_is_unreadable_not_recursion() -> None:
 
 
 def test_many_parts_is_unreadable_and_fast() -> None:
-    raw = b"From: a@b.example\nContent-Type: multipart/mixed; boundary=zz\n\n" + b"".join(
-        b"--zz\nContent-Type: text/plain\n\npart %d\n" % i for i in range(10_000)
-    ) + b"--zz--\n"
+    raw = (
+        b"From: a@b.example\nContent-Type: multipart/mixed; boundary=zz\n\n"
+        + b"".join(b"--zz\nContent-Type: text/plain\n\npart %d\n" % i for i in range(10_000))
+        + b"--zz--\n"
+    )
     with pytest.raises(UnreadableMessage):
         parse(raw)
     assert _timed(raw) < 1.0

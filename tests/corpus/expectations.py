@@ -24,7 +24,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 WHEN = datetime(2024, 1, 1, tzinfo=UTC)
 _TALON_HTML_REPLY = "Hi. I am fine.\n\nThanks,\nAlex"
 _STATED = re.compile(
-    r'(?:visible reply|visible text|visible|latest body|body)\s+'
+    r"(?:visible reply|visible text|visible|latest body|body)\s+"
     r'(==|starts|contains)\s+"(.*?)"(?=\s+\(|;|\s+\||\s*$)'
 )
 _INDEX_SOURCES = ("discourse", "email-reply-parser", "mail-parser-reply", "zapier")
@@ -120,7 +120,7 @@ def _matches(got: str, want: str, mode: str) -> bool:
         if found < 0:
             return False
         position = found + len(piece)
-    return mode == "starts" or got.endswith(pieces[-1]) and position == len(got)
+    return mode == "starts" or (got.endswith(pieces[-1]) and position == len(got))
 
 
 def passes(case: Case, got: str) -> bool:
