@@ -106,6 +106,11 @@ def _payload(part: Message) -> bytes:
     if part.is_multipart():
         try:
             inner = part.get_payload(0)
+        except Exception:
+            return b""
+        if not isinstance(inner, Message):
+            return b""
+        try:
             return inner.as_bytes(policy=email.policy.compat32)
         except Exception:
             return b""
@@ -120,7 +125,7 @@ def _payload(part: Message) -> bytes:
 
 
 def _filename(part: Message) -> str:
-    name = _read(part, lambda p: p.get_filename(), None)
+    name: object = _read(part, lambda p: p.get_filename(), None)
     if not name:
         name = _read(part, lambda p: p.get_param("name"), None)
     if isinstance(name, tuple):  # an RFC 2231 triple that was not collapsed
@@ -159,7 +164,7 @@ def html_to_text(html: str) -> str:
     if not html.strip():
         return ""
     try:
-        return get_text(html)
+        return str(get_text(html))
     except Exception:  # lxml gives up on some inputs: fall back to tag stripping
         return _TAGS.sub(" ", html)
 

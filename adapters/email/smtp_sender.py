@@ -72,6 +72,9 @@ class SmtpSender:
             except Exception as exc:
                 self._drop()
                 raise self._delivery_error(exc, "send") from exc
+            except BaseException:  # cancelled mid-transaction: the connection state is unknown
+                self._drop()
+                raise
 
     async def check(self) -> None:
         """Connect (with STARTTLS/TLS and login as configured) and say QUIT."""
@@ -135,7 +138,7 @@ class SmtpSender:
     def _delivery_error(self, exc: Exception, action: str) -> DeliveryError:
         temporary, detail = _classify(exc)
         where = f"{self._host}:{self._port}"
-        text = _scrub(f"SMTP {action} via {where} failed: {detail}.", self._password)
+        text = _scrub(f"SMTP {action} via {where} failed: {detail.rstrip('.')}.", self._password)
         log.warning(
             "smtp relay %s failed temporary=%s: %s",
             action,

@@ -83,6 +83,7 @@ class SmtpServer:
             raise RuntimeError("SMTP server already started")
         loop = asyncio.get_running_loop()
         handler = _Handler(self)
+        _quiet_aiosmtpd_log()
         self.stopping = False
 
         def factory() -> _Session:
@@ -227,6 +228,17 @@ class _Handler:
         status = NO_SPACE if _is_disk_full(error) else TEMPFAIL
         log.error("smtp session error; answered %s", status[:3], exc_info=error)
         return status
+
+
+def _quiet_aiosmtpd_log() -> None:
+    """aiosmtpd logs every command line (addresses in clear) at INFO on "mail.log".
+
+    Unless the operator configured that logger, keep it to warnings: our own
+    disposition lines say what happened, with local parts redacted.
+    """
+    library_log = logging.getLogger("mail.log")
+    if library_log.level == logging.NOTSET:
+        library_log.setLevel(logging.WARNING)
 
 
 def _log_orphan_outcome(task: asyncio.Task[None]) -> None:

@@ -29,8 +29,7 @@ FINNISH = (
     "virheilmoituksen ja ostoskori tyhjenee jäähyväisiksi"
 )
 JAPANESE = (
-    "[TI-15] 日本語 - 注文を処理できません。支払いページでエラーが表示され、"
-    "カートが空になります。"
+    "[TI-15] 日本語 - 注文を処理できません。支払いページでエラーが表示され、カートが空になります。"
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -80,12 +81,13 @@ def test_attachment_names_are_sanitized_and_zip_refused() -> None:
     assert names == ["passwd.png", "boot.ini.pdf"]
     assert msg.rejected_attachments == ("hidden.zip",)
     for name in names:
-        assert "/" not in name and "\\" not in name and not name.startswith(".")
+        assert not set(name) & {"/", "\\", "\x00"}
+        assert not name.startswith(".")
 
 
 def test_subject_injection_and_bidi_removed() -> None:
     msg = load("subject_header_injection.eml")
-    assert "\r" not in msg.subject and "\n" not in msg.subject
+    assert not set(msg.subject) & {"\r", "\n"}
     assert "\u202e" not in msg.subject
     assert msg.subject == "English - x Bcc: a@evil.example evil"
 
@@ -153,7 +155,8 @@ def test_encoded_display_name_is_not_the_address() -> None:
 
 def test_missing_message_id_uses_hash() -> None:
     msg = parse(b"From: a@b.example\nMessage-ID: garbage here\n\nbody\n")
-    assert msg.external_id.startswith("sha256:") and len(msg.external_id) == 71
+    assert msg.external_id.startswith("sha256:")
+    assert len(msg.external_id) == 71
 
 
 def test_unknown_charset_and_recipients() -> None:
@@ -189,10 +192,8 @@ def test_oversized_attachment_is_refused() -> None:
 
 def _timed(raw: bytes) -> float:
     start = time.process_time()
-    try:
+    with contextlib.suppress(UnreadableMessage):
         parse(raw)
-    except UnreadableMessage:
-        pass
     return time.process_time() - start
 
 
@@ -240,7 +241,7 @@ def test_huge_header_is_unreadable() -> None:
 
 
 @pytest.mark.parametrize("name", [b"From", b"To", b"Subject", b"Content-Type", b"References"])
-def test_parentheses_bomb_is_fast(name: str) -> None:
+def test_parentheses_bomb_is_fast(name: bytes) -> None:
     raw = b"From: a@b.example\n" + name + b": " + b"(" * 99_000 + b"\n\nbody\n"
     assert _timed(raw) < 1.0
     parse(raw)  # no exception

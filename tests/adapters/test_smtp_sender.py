@@ -72,7 +72,7 @@ class Sink:
         assert isinstance(data, LoginPassword)
         self.logins.append((mechanism, data.login, data.password))
         ok = data.login == USER.encode() and data.password == PASSWORD.encode()
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)
 
 
 StartSink = Callable[..., Awaitable[int]]
@@ -249,9 +249,11 @@ async def test_nothing_listening_is_temporary() -> None:
 
 
 async def test_a_relay_that_never_greets_times_out_temporarily() -> None:
+    writers: list[asyncio.StreamWriter] = []
+
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
         await reader.read()
-        writer.close()
 
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
@@ -262,9 +264,15 @@ async def test_a_relay_that_never_greets_times_out_temporarily() -> None:
                 sender="support@example.org", recipient="m@example.net", message=_message()
             )
         assert failed.value.temporary is True
+        assert "timed out" in str(failed.value)
         await sender.close()
     finally:
         server.close()
+        for writer in writers:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+        await server.wait_closed()
 
 
 @pytest.mark.parametrize(
@@ -398,11 +406,15 @@ def test_unknown_security_is_refused() -> None:
 # FileSender ---------------------------------------------------------------------------
 
 
+def _listing(folder: Path) -> list[Path]:
+    return sorted(folder.iterdir())
+
+
 async def test_file_sender_writes_a_parseable_eml_with_a_stable_name(tmp_path: Path) -> None:
     outbox = FileSender(tmp_path / "outbox")
     await outbox.check()
     await outbox.send(sender="support@example.org", recipient="m@example.net", message=_message())
-    (written,) = (tmp_path / "outbox").iterdir()
+    (written,) = _listing(tmp_path / "outbox")
     digest = hashlib.sha1(b"<one@example.org>", usedforsecurity=False).hexdigest()
     assert written.name == f"20250304T050607Z-{digest}.eml"
     assert written.read_bytes() == _message()
@@ -422,7 +434,7 @@ async def test_file_sender_is_idempotent(tmp_path: Path) -> None:
     await outbox.send(
         sender="support@example.org", recipient="m@example.net", message=_message("b")
     )
-    assert len(list(tmp_path.iterdir())) == 3
+    assert len(_listing(tmp_path)) == 3
 
 
 async def test_file_sender_leaves_no_partial_file_when_interrupted(
@@ -438,7 +450,7 @@ async def test_file_sender_leaves_no_partial_file_when_interrupted(
             sender="support@example.org", recipient="m@example.net", message=_message()
         )
     assert failed.value.temporary is True
-    assert list(tmp_path.iterdir()) == []
+    assert _listing(tmp_path) == []
 
 
 async def test_file_sender_uses_the_date_in_utc(tmp_path: Path) -> None:
@@ -449,7 +461,7 @@ async def test_file_sender_uses_the_date_in_utc(tmp_path: Path) -> None:
     await outbox.send(
         sender="a@example.org", recipient="b@example.net", message=_message("d", local)
     )
-    (written,) = tmp_path.iterdir()
+    (written,) = _listing(tmp_path)
     assert written.name.startswith("20250304T050607Z-")
 
 
@@ -475,6 +487,4 @@ async def test_close_is_safe_twice_and_without_a_connection(
     await sender.send(sender="support@example.org", recipient="m@example.net", message=_message())
     await sender.close()
     await sender.close()
-    with contextlib.suppress(Exception):
-        await asyncio.sleep(0)
     assert len(sink.messages) == 1

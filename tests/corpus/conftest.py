@@ -23,7 +23,8 @@ def corpus() -> Path:
     root = corpus_dir()
     if not (root / "INDEX.tsv").is_file():
         pytest.fail(
-            f"Email corpus not found at {root}: set GATEWAY_CORPUS to the folder holding INDEX.tsv.",
+            f"Email corpus not found at {root}: "
+            "set GATEWAY_CORPUS to the folder that holds INDEX.tsv.",
             pytrace=False,
         )
     return root
