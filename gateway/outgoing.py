@@ -57,7 +57,8 @@ class Outgoing:
                   attachments: Sequence[AttachmentRef] = ()) -> None:
         for address in self.agent_addresses(ticket.language):
             key = self._desk.keys.sign(ticket.number, Role.AGENT, address, self._now)
-            self._add(address, reply, ticket, None, key, False, tuple(attachments))
+            # Stamped automatic, so agents' own out-of-office replies do not come back.
+            self._add(address, reply, ticket, None, key, True, tuple(attachments))
 
     def to_agent(self, agent: Agent, reply: Reply, ticket: Ticket | None) -> None:
         self._add(agent.email, reply, ticket, None, None, True, ())

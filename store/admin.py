@@ -42,7 +42,8 @@ def upsert_agent(engine: Engine, *, email: str, name: str, languages: list[str])
         row = session.exec(select(AgentRow).where(col(AgentRow.email) == email.lower())).first()
         added = row is None
         row = row or AgentRow(email=email.lower(), name=name)
-        row.name, row.languages = name, ",".join(sorted({code.strip().lower() for code in languages if code.strip()}))
+        codes = {code.strip().lower() for code in languages if code.strip()}
+        row.name, row.languages = name, ",".join(sorted(codes))
         session.add(row)
         session.commit()
     return added

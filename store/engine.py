@@ -47,7 +47,7 @@ def check_durability(engine: Engine) -> None:
         if engine.dialect.name == "sqlite":
             level = connection.execute(text("PRAGMA synchronous")).scalar()
             if level not in (2, 3):  # FULL or EXTRA
-                raise ConfigError("SQLite must run with synchronous=FULL; the gateway set it and it did not stick.")
+                raise ConfigError("SQLite must run with synchronous=FULL, and it does not.")
             return
         fsync = connection.execute(text("SHOW fsync")).scalar()
         commit = connection.execute(text("SHOW synchronous_commit")).scalar()

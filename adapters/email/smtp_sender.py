@@ -154,9 +154,12 @@ def _classify(exc: Exception) -> tuple[bool, str]:
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
         first = exc.recipients[0]
         return first.code < 500, f"recipient refused with {first.code} {_line(first.message)}"
+    if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+        # The relay refuses our login: a setup error for every message, not this one's fault.
+        # Retry until the operator fixes it (doctor names it) rather than fail the whole queue.
+        return True, f"login refused {exc.code} {_line(exc.message)}"
     if isinstance(exc, aiosmtplib.SMTPResponseException):
-        kind = "login refused" if isinstance(exc, aiosmtplib.SMTPAuthenticationError) else "reply"
-        return exc.code < 500, f"{kind} {exc.code} {_line(exc.message)}"
+        return exc.code < 500, f"reply {exc.code} {_line(exc.message)}"
     if isinstance(exc, ssl.SSLError):
         return True, f"TLS error: {_line(str(exc))}"
     if isinstance(exc, aiosmtplib.SMTPNotSupported):

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.e2e.conftest import SUPPORT, Gateway
+from tests.e2e.conftest import Gateway
 
 ANNA, AGENT = "anna@example.net", "agent.nl@example.org"
 

@@ -1,0 +1,171 @@
+"""The inbox ledger: durable store, dedupe, leases, failures and quarantine (RELIABILITY 2-4)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine, func
+from sqlmodel import Session, col, select
+
+from store import inbox
+from store.tables import InboxRow
+from store.unit_of_work import aware
+
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+LEASE = timedelta(minutes=5)
+
+
+def put(engine: Engine, key: str, raw: bytes = b"Subject: hi\r\n\r\nbody\r\n") -> bool:
+    return inbox.store_raw(engine, channel="email", dedupe_key=key, raw=raw,
+                           envelope='{"from": "a@example.org"}', now=T0)
+
+
+def count(engine: Engine) -> int:
+    with Session(engine) as session:
+        return session.exec(select(func.count()).select_from(InboxRow)).one()
+
+
+def test_store_raw_dedupes_on_key(engine: Engine):
+    assert put(engine, "k1", b"first") is True
+    assert put(engine, "k1", b"retry after a lost 250") is False
+    assert count(engine) == 1
+    [row] = inbox.rows(engine)
+    assert row.raw == b"first"
+    assert row.status == inbox.RECEIVED
+    assert row.channel == "email"
+    assert aware(row.received_at) == T0
+    assert put(engine, "k2") is True
+    assert count(engine) == 2
+
+
+def test_claim_leases_rows_until_the_lease_expires(engine: Engine):
+    for key in ("a", "b", "c"):
+        put(engine, key)
+    first = inbox.claim(engine, limit=2, lease=LEASE, now=T0)
+    assert len(first) == 2
+    rest = inbox.claim(engine, limit=10, lease=LEASE, now=T0 + timedelta(seconds=1))
+    assert len(rest) == 1
+    assert set(first).isdisjoint(rest)
+    assert inbox.claim(engine, limit=10, lease=LEASE, now=T0 + timedelta(minutes=4)) == []
+    # The worker died: after the lease they are claimable again.
+    again = inbox.claim(engine, limit=10, lease=LEASE, now=T0 + LEASE + timedelta(seconds=2))
+    assert sorted(again) == sorted(first + rest)
+
+
+def test_take_returns_none_once_done(engine: Engine):
+    put(engine, "k")
+    [row_id] = inbox.claim(engine, limit=5, lease=LEASE, now=T0)
+    with Session(engine) as session:
+        row = inbox.take(session, row_id)
+        assert row is not None
+        inbox.finish(session, row, status=inbox.DONE, reason="ticket opened", ticket_ref="TI-1",
+                     now=T0)
+        session.commit()
+    with Session(engine) as session:
+        assert inbox.take(session, row_id) is None
+        assert inbox.take(session, row_id + 999) is None
+    row = inbox.get(engine, row_id)
+    assert (row.status, row.reason, row.ticket_ref, row.lease_until) == (
+        inbox.DONE, "ticket opened", "TI-1", None)
+    assert aware(row.processed_at) == T0
+    # Done rows are not claimed again.
+    assert inbox.claim(engine, limit=5, lease=LEASE, now=T0 + timedelta(days=1)) == []
+
+
+def test_record_failure_quarantines_after_three_and_replay(engine: Engine):
+    put(engine, "k")
+    [row_id] = inbox.claim(engine, limit=1, lease=LEASE, now=T0)
+    assert inbox.record_failure(engine, row_id, "Traceback: first", T0) == inbox.RECEIVED
+    row = inbox.get(engine, row_id)
+    assert (row.attempts, row.lease_until) == (1, None)
+    # Its lease was released: claimable at once.
+    assert inbox.claim(engine, limit=1, lease=LEASE, now=T0) == [row_id]
+    assert inbox.record_failure(engine, row_id, "Traceback: second", T0) == inbox.RECEIVED
+    assert inbox.record_failure(engine, row_id, "Traceback: KeyError 'x'", T0) == inbox.QUARANTINED
+    row = inbox.get(engine, row_id)
+    assert row.status == inbox.QUARANTINED
+    assert row.attempts == 3
+    assert row.error == "Traceback: KeyError 'x'"
+    assert row.reason == "crashed"
+    assert [r.id for r in inbox.rows(engine, inbox.QUARANTINED)] == [row_id]
+    assert inbox.claim(engine, limit=5, lease=LEASE, now=T0 + timedelta(days=1)) == []
+    # A further failure report does not change a quarantined row.
+    assert inbox.record_failure(engine, row_id, "late", T0) == inbox.QUARANTINED
+    assert inbox.record_failure(engine, 999_999, "gone", T0) == ""
+
+    assert inbox.replay(engine, row_id) == 1
+    row = inbox.get(engine, row_id)
+    assert (row.status, row.attempts, row.lease_until) == (inbox.RECEIVED, 0, None)
+    assert inbox.claim(engine, limit=5, lease=LEASE, now=T0) == [row_id]
+    assert inbox.replay(engine, row_id) == 0  # not quarantined any more
+
+
+def test_replay_all(engine: Engine):
+    ids = []
+    for key in ("a", "b", "c"):
+        put(engine, key)
+    for row_id in inbox.claim(engine, limit=5, lease=LEASE, now=T0):
+        ids.append(row_id)
+    for row_id in ids[:2]:
+        for attempt in range(inbox.MAX_ATTEMPTS):
+            inbox.record_failure(engine, row_id, f"boom {attempt}", T0)
+    assert len(inbox.rows(engine, inbox.QUARANTINED)) == 2
+    assert inbox.replay(engine, None) == 2
+    assert inbox.rows(engine, inbox.QUARANTINED) == []
+    assert inbox.replay(engine, None) == 0
+
+
+def test_release_leases(engine: Engine):
+    for key in ("a", "b"):
+        put(engine, key)
+    claimed = inbox.claim(engine, limit=5, lease=LEASE, now=T0)
+    assert len(claimed) == 2
+    assert inbox.claim(engine, limit=5, lease=LEASE, now=T0) == []
+    inbox.release_leases(engine)
+    assert sorted(inbox.claim(engine, limit=5, lease=LEASE, now=T0)) == sorted(claimed)
+
+
+def test_rows_newest_first_and_filtered(engine: Engine):
+    for key in ("a", "b", "c"):
+        put(engine, key)
+    ids = [row.id for row in inbox.rows(engine)]
+    assert ids == sorted(ids, reverse=True)
+    assert inbox.rows(engine, inbox.DONE) == []
+    assert len(inbox.rows(engine, limit=2)) == 2
+
+
+def test_concurrent_claims_never_share_a_row(engine: Engine):
+    """Four workers claim at once: FOR UPDATE SKIP LOCKED on PostgreSQL, the write lock on SQLite."""
+    total = 60
+    with Session(engine) as session:
+        for n in range(total):
+            session.add(InboxRow(channel="email", dedupe_key=f"k{n}", raw=b"x", received_at=T0))
+        session.commit()
+    start = threading.Barrier(4)
+    claimed: list[list[int]] = [[] for _ in range(4)]
+    errors: list[BaseException] = []
+
+    def worker(slot: int) -> None:
+        try:
+            start.wait()
+            while True:
+                ids = inbox.claim(engine, limit=3, lease=LEASE, now=T0)
+                if not ids:
+                    return
+                claimed[slot].extend(ids)
+        except BaseException as error:  # surfaced below
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker, args=(slot,)) for slot in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors
+    every = [row_id for ids in claimed for row_id in ids]
+    assert len(every) == len(set(every)) == total
+    with Session(engine) as session:
+        unleased = session.exec(select(func.count()).select_from(InboxRow).where(
+            col(InboxRow.lease_until).is_(None))).one()
+    assert unleased == 0

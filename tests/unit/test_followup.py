@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from gateway.followup import follow_up
+from gateway.messages import Channel
+from gateway.people import Author
+from gateway.tickets import Move, Status, Ticket
+
+from .fakes import ALICE, ANNA, NOW, World
+
+
+def awaiting(world: World, number: int = 1, since: timedelta = timedelta()) -> Ticket:
+    ticket = Ticket(number, "Nederlands - x", "nl", ALICE.member_id, Channel.EMAIL,
+                    Status.OPEN, NOW - timedelta(days=30))
+    ticket.move(Move.REQUEST_FEEDBACK, world.clock.now() - since)
+    return world.uow.tickets.put(ticket)
+
+
+def run(world: World) -> int:
+    return follow_up(world.uow, world.desk, world.clock.now())
+
+
+def kinds(world: World) -> list[tuple[str, str]]:
+    return [(m.recipient, m.kind) for m in world.take()]
+
+
+def test_nothing_before_the_reminder_is_due(world: World) -> None:
+    awaiting(world, since=timedelta(days=3) - timedelta(seconds=1))
+    assert run(world) == 0
+    assert kinds(world) == []
+
+
+def test_one_reminder_then_auto_close(world: World) -> None:
+    awaiting(world)
+    world.clock.advance(days=3)
+    assert run(world) == 1
+    sent = world.take()
+    assert [(m.recipient, m.kind) for m in sent] == [(ALICE.email, "feedback_reminder")]
+    assert sent[0].ticket_ref == "TI-1"
+    assert world.reply(sent[0]).data["auto_close_at"] == NOW + timedelta(days=14)
+    assert world.reply(sent[0]).language == "nl"
+    assert world.ticket(1).reminded_at == world.clock.now()
+    assert world.ticket(1).status is Status.AWAITING_FEEDBACK
+
+    # Not twice: the next passes, up to the auto-close, send nothing.
+    world.clock.advance(hours=1)
+    assert run(world) == 0
+    world.clock.advance(days=10, hours=22, seconds=59 * 60 + 59)  # 1 s before 14 days
+    assert run(world) == 0
+    assert kinds(world) == []
+
+    world.clock.advance(seconds=1)
+    assert run(world) == 1
+    ticket = world.ticket(1)
+    assert (ticket.status, ticket.closed_at) == (Status.CLOSED, world.clock.now())
+    sent = world.take()
+    assert [(m.recipient, m.kind) for m in sent] == [
+        (ALICE.email, "ticket_closed"), (ANNA.email, "agent_ticket_closed")]
+    assert world.reply(sent[0]).data["closed_by"] == "auto"
+    assert world.reply(sent[1]).data["closed_by"] == "auto"
+    entry = world.entries(1)[-1]
+    assert (entry.author_kind, entry.text) == (Author.SYSTEM, "closed: no feedback")
+
+    world.clock.advance(days=1)
+    assert run(world) == 0
+    assert kinds(world) == []
+
+
+def test_a_new_feedback_request_earns_a_new_reminder(world: World) -> None:
+    awaiting(world, since=timedelta(days=4))
+    assert run(world) == 1
+    ticket = world.ticket(1)
+    ticket.move(Move.REQUEST_FEEDBACK, world.clock.now())
+    world.uow.tickets.save(ticket)
+    world.take()
+    world.clock.advance(days=3)
+    assert run(world) == 1
+    assert kinds(world) == [(ALICE.email, "feedback_reminder")]
+
+
+def test_long_overdue_ticket_is_closed_without_a_reminder(world: World) -> None:
+    awaiting(world, since=timedelta(days=20))
+    assert run(world) == 1
+    assert world.ticket(1).status is Status.CLOSED
+    assert [kind for _, kind in kinds(world)] == ["ticket_closed", "agent_ticket_closed"]
+
+
+def test_open_and_closed_tickets_are_left_alone(world: World) -> None:
+    world.uow.tickets.put(Ticket(1, "Nederlands - x", "nl", ALICE.member_id, Channel.EMAIL,
+                                 Status.OPEN, NOW - timedelta(days=60),
+                                 status_changed_at=NOW - timedelta(days=60)))
+    world.uow.tickets.put(Ticket(2, "Nederlands - y", "nl", ALICE.member_id, Channel.EMAIL,
+                                 Status.CLOSED, NOW - timedelta(days=60),
+                                 closed_at=NOW - timedelta(days=59),
+                                 status_changed_at=NOW - timedelta(days=59)))
+    assert run(world) == 0
+    assert kinds(world) == []
+
+
+def test_the_member_answering_stops_the_clock(world: World) -> None:
+    awaiting(world)
+    world.clock.advance(days=1)
+    outcome = world.send(ALICE.email, "Re: [TI-1] x", "Hier is het antwoord.")
+    assert outcome.accepted
+    world.take()
+    world.clock.advance(days=30)
+    assert run(world) == 0
+    assert world.ticket(1).status is Status.OPEN
