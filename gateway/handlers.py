@@ -27,6 +27,21 @@ from gateway.tickets import Move, Status, Ticket, TransitionRefused
 
 
 @dataclass(frozen=True)
+class Outcome:
+    """How an inbound message was disposed of; `reason` is a stable code for logs and the inbox."""
+
+    accepted: bool
+    reason: str
+    rule: str = ""
+    ticket_ref: str = ""
+    sent: int = 0
+
+
+def accepted(ticket: Ticket | None = None) -> Outcome:
+    return Outcome(True, "ok", ticket_ref=ticket.ref if ticket else "")
+
+
+@dataclass(frozen=True)
 class Request:
     msg: InboundMessage
     member: Member | None
@@ -65,7 +80,7 @@ def refs(msg: InboundMessage) -> list[AttachmentRef]:
     return [AttachmentRef(a.filename, a.content_type, a.digest) for a in msg.attachments]
 
 
-def open_ticket(command: OpenTicket, r: Request) -> str:
+def open_ticket(command: OpenTicket, r: Request) -> Outcome:
     member = _member(r)
     declared = r.desk.languages.parse_title(command.title)
     language = declared.code if declared else member.language
@@ -83,18 +98,20 @@ def open_ticket(command: OpenTicket, r: Request) -> str:
     r.out.to_agents(ticket, Reply("agent_new_ticket", "en",
                                   agent_data(ticket, member, r.msg, command.text, mismatch)),
                     refs(r.msg))
-    return ticket.ref
+    return accepted(ticket)
 
 
-def add_message(command: AddMessage, r: Request) -> str:
+def add_message(command: AddMessage, r: Request) -> Outcome:
     member, ticket = _member(r), command.ticket
     is_feedback = ticket.status is Status.AWAITING_FEEDBACK
-    if ticket.status is Status.CLOSED:
+    reopened = ticket.status is Status.CLOSED
+    if reopened:
         if not ticket.may_reopen(r.now, r.desk.reopen_days):
-            data = {**ticket_data(ticket), "reopen_days": r.desk.reopen_days}
-            r.out.to_member(member, member_reply(member, "refusal_reopen_expired", data,
-                                                 ticket.language), answering=r.msg)
-            return ticket.ref
+            if r.out.once_per(f"refusal:reopen-expired:{member.member_id}", DAY):
+                data = {**ticket_data(ticket), "reopen_days": r.desk.reopen_days}
+                r.out.to_member(member, member_reply(member, "refusal_reopen_expired", data,
+                                                     ticket.language), answering=r.msg)
+            return Outcome(False, "reopen-expired", "tickets", ticket.ref)
         ticket.move(Move.REOPEN, r.now)
         r.out.to_member(member, member_reply(member, "ticket_reopened", ticket_data(ticket),
                                              ticket.language), ticket=ticket, answering=r.msg)
@@ -102,16 +119,16 @@ def add_message(command: AddMessage, r: Request) -> str:
         ticket.move(Move.GIVE_FEEDBACK, r.now)
     _record(r, ticket, Author.MEMBER, member.member_id, command.text)
     # At most one automatic acknowledgement per ticket per day (RELIABILITY 19).
-    if ticket.status is Status.OPEN and r.out.once_per(f"ack:{ticket.ref}", DAY):
+    if not reopened and r.out.once_per(f"ack:{ticket.ref}", DAY):
         data = {**ticket_data(ticket), "rejected_attachments": list(r.msg.rejected_attachments)}
         r.out.to_member(member, member_reply(member, "message_added", data, ticket.language),
                         ticket=ticket, answering=r.msg)
     data = {**agent_data(ticket, member, r.msg, command.text), "is_feedback": is_feedback}
     r.out.to_agents(ticket, Reply("agent_member_reply", "en", data), refs(r.msg))
-    return ticket.ref
+    return accepted(ticket)
 
 
-def close_ticket(command: CloseTicket, r: Request) -> str:
+def close_ticket(command: CloseTicket, r: Request) -> Outcome:
     member, ticket = _member(r), command.ticket
     if ticket.status is not Status.CLOSED:
         ticket.move(Move.CLOSE, r.now)
@@ -123,10 +140,10 @@ def close_ticket(command: CloseTicket, r: Request) -> str:
             "reopen_days": r.desk.reopen_days}
     r.out.to_member(member, member_reply(member, "ticket_closed", data, ticket.language),
                     ticket=ticket, answering=r.msg)
-    return ticket.ref
+    return accepted(ticket)
 
 
-def list_tickets(command: ListTickets, r: Request) -> str:
+def list_tickets(command: ListTickets, r: Request) -> Outcome:
     member = _member(r)
     groups: dict[str, list[dict[str, Any]]] = {status.value: [] for status in Status}
     for ticket in r.uow.tickets.for_member(member.member_id):
@@ -134,25 +151,27 @@ def list_tickets(command: ListTickets, r: Request) -> str:
                                             "opened_at": ticket.opened_at,
                                             "closed_at": ticket.closed_at})
     r.out.to_member(member, member_reply(member, "ticket_list", groups), answering=r.msg)
-    return ""
+    return accepted()
 
 
-def agent_reply(command: AgentReply, r: Request) -> str:
+def agent_reply(command: AgentReply, r: Request) -> Outcome:
     agent, ticket, actions = r.agent, command.ticket, command.actions
     assert agent is not None
     member = r.uow.members.get(ticket.member_id)
     try:
         move = _agent_move(actions, bool(command.text))
-        if move is not None and (move, ticket.status) != (Move.REOPEN, Status.OPEN):
+        if (move, ticket.status) == (Move.REOPEN, Status.OPEN):
+            move = None  # already open: nothing changes, nothing to announce
+        elif move is not None:
             ticket.move(move, r.now)
     except TransitionRefused as error:
         r.out.to_agent(agent, agent_error(ticket.ref, str(error)), ticket)
-        return ticket.ref
+        return Outcome(False, "agent-command", "tickets", ticket.ref)
     note = AgentAction.NOTE in actions
     _record(r, ticket, Author.AGENT, agent.email, command.text or " ".join(sorted(actions)),
             internal=note)
-    if member is None or note:
-        return ticket.ref
+    if member is None or note or (move is None and not command.text):
+        return accepted(ticket)
     kind = {Move.REQUEST_FEEDBACK: "feedback_requested", Move.CLOSE: "ticket_closed",
             Move.REOPEN: "ticket_reopened"}.get(move, "agent_answer") if move else "agent_answer"
     if move is Move.REOPEN and command.text:
@@ -161,7 +180,7 @@ def agent_reply(command: AgentReply, r: Request) -> str:
             "reopen_days": r.desk.reopen_days}
     r.out.to_member(member, member_reply(member, kind, data, ticket.language), ticket=ticket,
                     auto=False)
-    return ticket.ref
+    return accepted(ticket)
 
 
 def _agent_move(actions: frozenset[AgentAction], has_text: bool) -> Move | None:
@@ -188,7 +207,7 @@ def _member(r: Request) -> Member:
     return r.member
 
 
-HANDLERS: dict[type[Any], Callable[[Any, Request], str]] = {
+HANDLERS: dict[type[Any], Callable[[Any, Request], Outcome]] = {
     OpenTicket: open_ticket,
     AddMessage: add_message,
     CloseTicket: close_ticket,
@@ -197,5 +216,5 @@ HANDLERS: dict[type[Any], Callable[[Any, Request], str]] = {
 }
 
 
-def dispatch(command: Command, request: Request) -> str:
+def dispatch(command: Command, request: Request) -> Outcome:
     return HANDLERS[type(command)](command, request)

@@ -48,12 +48,13 @@ def next_window(
             continue
         zone = ZoneInfo(window.timezone)
         local_now = now.astimezone(zone)
-        for offset in range(8):
+        for offset in range(-1, 8):  # from yesterday: its window may run past midnight
             day = local_now.date() + timedelta(days=offset)
             if day.weekday() not in window.days:
                 continue
             start = datetime.combine(day, window.start, zone).astimezone(UTC)
-            end = datetime.combine(day, window.end, zone).astimezone(UTC)
+            end_day = day + timedelta(days=1) if window.end <= window.start else day
+            end = datetime.combine(end_day, window.end, zone).astimezone(UTC)
             if end > now:
                 if best is None or start < best[0]:
                     best = (start, end)

@@ -42,16 +42,22 @@ class Outgoing:
 
     def to_member(self, member: Member, reply: Reply, *, ticket: Ticket | None = None,
                   answering: InboundMessage | None = None, auto: bool = True) -> None:
-        if auto and not self._under_cap(member.email):
+        """On the ticket's channel (else the one the member wrote by), email as the fallback."""
+        channel = ticket.channel if ticket else answering.channel if answering else Channel.EMAIL
+        if channel is Channel.TELEGRAM and member.telegram_user_id is not None:
+            recipient = str(member.telegram_user_id)
+        else:
+            channel, recipient = Channel.EMAIL, member.email
+        if auto and not self._under_cap(recipient):
             return
         key = (self._desk.keys.sign(ticket.number, Role.MEMBER, member.email, self._now)
-               if ticket else None)
-        self._add(member.email, reply, ticket, answering, key, auto, ())
+               if ticket and channel is Channel.EMAIL else None)
+        self._add(recipient, reply, ticket, answering, key, auto, (), channel)
 
-    def to_address(self, address: str, reply: Reply, answering: InboundMessage | None) -> None:
-        """An automatic reply to someone who is not (yet) a member: capped like any other."""
+    def to_address(self, address: str, reply: Reply, answering: InboundMessage) -> None:
+        """An automatic reply to a sender who is not (yet) a member: capped like any other."""
         if self._under_cap(address):
-            self._add(address, reply, None, answering, None, True, ())
+            self._add(address, reply, None, answering, None, True, (), answering.channel)
 
     def to_agents(self, ticket: Ticket, reply: Reply,
                   attachments: Sequence[AttachmentRef] = ()) -> None:
@@ -80,7 +86,7 @@ class Outgoing:
 
     def _add(self, recipient: str, reply: Reply, ticket: Ticket | None,
              answering: InboundMessage | None, key: str | None, auto: bool,
-             attachments: tuple[AttachmentRef, ...]) -> None:
+             attachments: tuple[AttachmentRef, ...], channel: Channel = Channel.EMAIL) -> None:
         rendered = self._desk.renderer.render(reply)
         references: tuple[str, ...] = ()
         in_reply_to = None
@@ -90,7 +96,7 @@ class Outgoing:
             in_reply_to = answering.external_id
             references = (*references, *answering.references[-8:], in_reply_to)
         message = OutboundMessage(
-            channel=Channel.EMAIL,
+            channel=channel,
             recipient=recipient,
             subject=one_line(rendered.subject),
             text=rendered.text,

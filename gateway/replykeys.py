@@ -59,7 +59,9 @@ class ReplyKeys:
         if not secret:
             raise ValueError("a reply-key secret is required")
         self._secret = secret
-        self._by_id = {_key_id(s): s for s in (*old_secrets, secret)}
+        self._by_id: dict[str, list[str]] = {}
+        for known in (secret, *old_secrets):  # two secrets may share a 2-digit key id
+            self._by_id.setdefault(_key_id(known), []).append(known)
         self._valid_days = valid_days
 
     def sign(self, ticket: int, role: Role, recipient: str, now: datetime) -> str:
@@ -74,13 +76,13 @@ class ReplyKeys:
         if not match:
             return None
         role, ticket, expiry, kid, mac = match.groups()
-        secret = self._by_id.get(kid)
-        if secret is None or (now.date() - _EPOCH).days > int(expiry, 36):
+        if (now.date() - _EPOCH).days > int(expiry, 36):
             return None
-        expected = _mac(secret, f"{role}{ticket}.{expiry}.{kid}", recipient)
-        if not hmac.compare_digest(expected, mac):
-            return None
-        return ReplyKey(int(ticket), Role(role), recipient.lower())
+        body = f"{role}{ticket}.{expiry}.{kid}"
+        for secret in self._by_id.get(kid, ()):
+            if hmac.compare_digest(_mac(secret, body, recipient), mac):
+                return ReplyKey(int(ticket), Role(role), recipient.lower())
+        return None
 
 
 def address_with_key(address: str, key: str) -> str:

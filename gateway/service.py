@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
 from datetime import datetime
 
 from gateway import handlers
+from gateway.handlers import Outcome
 from gateway.commands import Command, Unresolved
 from gateway.desk import Desk
 from gateway.messages import Channel, InboundMessage
@@ -15,17 +16,6 @@ from gateway.people import Agent, Member
 from gateway.policy import chain
 from gateway.policy.verdict import PolicyContext
 from gateway.ports import UnitOfWork
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How an inbound message was disposed of; `reason` is a stable code for logs and the inbox."""
-
-    accepted: bool
-    reason: str
-    rule: str = ""
-    ticket_ref: str = ""
-    sent: int = 0
 
 
 def handle_inbound(msg: InboundMessage, uow: UnitOfWork, desk: Desk, now: datetime) -> Outcome:
@@ -41,8 +31,8 @@ def handle_inbound(msg: InboundMessage, uow: UnitOfWork, desk: Desk, now: dateti
     request = handlers.Request(msg, member, agent, uow, desk, out, now)
     if isinstance(command, Unresolved):
         return _unresolved(command, request)
-    ref = handlers.dispatch(command, request)
-    return Outcome(True, "ok", ticket_ref=ref, sent=len(out.sent))
+    outcome = handlers.dispatch(command, request)
+    return dataclasses.replace(outcome, sent=len(out.sent))
 
 
 def identify(msg: InboundMessage, uow: UnitOfWork) -> tuple[Member | None, Agent | None]:

@@ -11,6 +11,8 @@ HOUR = timedelta(hours=1)
 
 
 def check(ctx: PolicyContext) -> Verdict | None:
+    if ctx.agent is not None:
+        return None  # agents are trusted and busy; their replies are never held
     count = ctx.counters.hit(f"inbound:{ctx.msg.sender}", HOUR, ctx.now)
     if count > ctx.desk.max_messages_per_hour:
         return Verdict(NAME, "rate-limited")

@@ -15,6 +15,8 @@ from gateway.people import Author, Entry
 from gateway.tickets import Move, Status
 from store import admin
 from store.blobs import BlobStore
+from store.engine import make_engine
+from store.migrate import upgrade
 from store.tables import AttachmentRow
 from store.unit_of_work import SqlUnitOfWork
 from tests.conftest import POSTGRES_URL
@@ -284,11 +286,17 @@ def test_everything_rolls_back_without_commit(engine: Engine, uow_factory, blobs
 
 
 def test_exception_inside_rolls_back(uow_factory):
-    with pytest.raises(RuntimeError), uow_factory() as uow:
-        number = uow.tickets.add("boom", "en", "M1", Channel.EMAIL, T0).number
-        raise RuntimeError("handler crashed")
+    numbers: list[int] = []
+
+    def crash() -> None:
+        with uow_factory() as uow:
+            numbers.append(uow.tickets.add("boom", "en", "M1", Channel.EMAIL, T0).number)
+            raise RuntimeError("handler crashed")
+
+    with pytest.raises(RuntimeError):
+        crash()
     with uow_factory() as uow:
-        assert uow.tickets.get(number) is None
+        assert uow.tickets.get(numbers[0]) is None
 
 
 @pytest.mark.xfail(
@@ -300,12 +308,8 @@ def test_exception_inside_rolls_back(uow_factory):
 def test_postgres_session_timezone_does_not_leak(database_url: str, blobs: BlobStore):
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite has no session time zone")
-    from store.engine import make_engine
-
     amsterdam = make_engine(database_url + "%20-ctimezone%3DEurope%2FAmsterdam")
     try:
-        from store.migrate import upgrade
-
         upgrade(amsterdam)
         with SqlUnitOfWork(amsterdam, blobs) as uow:
             number = uow.tickets.add("tz", "en", "M1", Channel.EMAIL, T0).number

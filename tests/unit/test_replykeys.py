@@ -143,7 +143,6 @@ def _secret_with_the_same_key_id(secret: str) -> str:
     raise AssertionError("no colliding secret found")
 
 
-@pytest.mark.xfail(strict=True, reason="rotation loses the old secret when key ids collide")
 def test_old_secret_verifies_even_when_the_key_ids_collide() -> None:
     new = _secret_with_the_same_key_id(SECRET)
     assert new != SECRET
