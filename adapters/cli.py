@@ -8,7 +8,6 @@ import json
 import logging
 import sys
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -17,7 +16,7 @@ from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from adapters import doctor as doctor_checks
 from adapters.runtime import ROLES, open_database, serve
@@ -56,6 +55,8 @@ def guarded(action: Callable[[], T]) -> T:
         return action()
     except (ConfigError, GatewayError) as error:
         raise fail(str(error)) from None
+    except IntegrityError:
+        raise fail("that email or Telegram id already belongs to someone else") from None
     except SQLAlchemyError as error:
         reason = str(error.orig if hasattr(error, "orig") else error).splitlines()[0]
         raise fail(f"the database failed: {reason}") from None
@@ -130,7 +131,13 @@ def members_import(file: Path, config: ConfigOption = None) -> None:
             print(f"line {line}: {problem}", file=sys.stderr)
             bad += 1
             continue
-        guarded(partial(admin.upsert_member, engine, **values))
+        try:
+            admin.upsert_member(engine, **values)
+        except IntegrityError:  # the email or Telegram id belongs to another member
+            print(f"line {line}: email or telegram_user_id already belongs to another member",
+                  file=sys.stderr)
+            bad += 1
+            continue
         good += 1
     print(f"imported {good} members, {bad} bad rows")
     if bad:

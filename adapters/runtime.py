@@ -21,6 +21,7 @@ from adapters.email.normalize import Limits
 from adapters.email.sender_auth import SenderCheck
 from adapters.email.smtp_sender import FileSender, SmtpSender
 from adapters.email.smtp_server import SmtpServer
+from adapters.inbox_writer import InboxWriter
 from adapters.language import LangidDetector
 from adapters.render import TemplateRenderer
 from adapters.worker import MailSender, Worker, utc_now
@@ -160,12 +161,11 @@ async def serve(settings: Settings, only: frozenset[str] = frozenset(ROLES)) -> 
             outbox_wake.set()
         return count
 
+    writer = InboxWriter(engine, utc_now, on_stored=inbox_wake.set)
+
     async def store(raw: bytes, mail_from: str, rcpt_tos: tuple[str, ...]) -> None:
         envelope = json.dumps({"from": mail_from, "to": list(rcpt_tos)})
-        await asyncio.to_thread(inbox.store_raw, engine, channel="email",
-                                dedupe_key=dedupe_key(raw), raw=raw, envelope=envelope,
-                                now=utc_now())
-        inbox_wake.set()
+        await writer.store(inbox.Item("email", dedupe_key(raw), raw, envelope))
 
     loops = []
     if "worker" in only:

@@ -59,29 +59,34 @@ class Worker:
 
     def process_inbox(self) -> int:
         """Process what is waiting; each item in its own transaction. Returns how many."""
-        ids = inbox.claim(self.engine, limit=BATCH, lease=LEASE, now=self.clock())
-        for row_id in ids:
+        items = inbox.claim_items(self.engine, limit=BATCH, lease=LEASE, now=self.clock())
+        for item in items:
             try:
-                self.process_one(row_id)
+                self.process_one(item)
             except Exception:  # quarantine after a few tries, never lose the row
-                status = inbox.record_failure(self.engine, row_id, traceback.format_exc(),
+                status = inbox.record_failure(self.engine, item.id, traceback.format_exc(),
                                               self.clock())
-                log.exception("inbox item failed", extra={"inbox_id": row_id, "status": status})
-        return len(ids)
+                log.exception("inbox item failed", extra={"inbox_id": item.id, "status": status})
+        return len(items)
 
-    def process_one(self, row_id: int) -> None:
+    def process_one(self, item: inbox.Claimed) -> None:
         now = self.clock()
+        # Parse before the transaction: on SQLite it holds the only write lock.
+        try:
+            msg: InboundMessage | None = self._normalize(item.raw, item.envelope,
+                                                         aware(item.received_at) or now)
+            unreadable = ""
+        except UnreadableMessage as error:
+            msg, unreadable = None, f"unreadable: {error}"
         with SqlUnitOfWork(self.engine, self.blobs) as uow:
-            row = inbox.take(uow.session, row_id)
+            row = inbox.take(uow.session, item.id)
             if row is None:
                 return  # done meanwhile by another worker
-            try:
-                msg = self._normalize(row.raw, row.envelope, aware(row.received_at) or now)
-            except UnreadableMessage as error:
-                inbox.finish(uow.session, row, status=inbox.QUARANTINED,
-                             reason=f"unreadable: {error}", ticket_ref="", now=now)
+            if msg is None:
+                inbox.finish(uow.session, row, status=inbox.QUARANTINED, reason=unreadable,
+                             ticket_ref="", now=now)
                 uow.commit()
-                log.warning("inbox item quarantined", extra={"inbox_id": row_id})
+                log.warning("inbox item quarantined", extra={"inbox_id": item.id})
                 return
             outcome = handle_inbound(msg, uow, self.desk, now)
             status = inbox.DONE if outcome.accepted else inbox.REFUSED
@@ -89,7 +94,7 @@ class Worker:
             inbox.finish(uow.session, row, status=status, reason=reason,
                          ticket_ref=outcome.ticket_ref, now=now)
             uow.commit()
-        log.info("inbox item %s", status, extra={"inbox_id": row_id, "reason": reason,
+        log.info("inbox item %s", status, extra={"inbox_id": item.id, "reason": reason,
                                                  "ticket": outcome.ticket_ref,
                                                  "replies": outcome.sent})
 

@@ -6,9 +6,9 @@ import dataclasses
 from datetime import datetime
 
 from gateway import handlers
-from gateway.handlers import Outcome
 from gateway.commands import Command, Unresolved
 from gateway.desk import Desk
+from gateway.handlers import Outcome
 from gateway.messages import Channel, InboundMessage
 from gateway.outgoing import DAY, Outgoing
 from gateway.parsing import parse_agent, parse_member

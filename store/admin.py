@@ -123,7 +123,7 @@ def parse_member_row(ranks: tuple[str, ...], row: dict[str, str | None]
     if not problem and not values["name"]:
         problem = "name is empty"
     telegram = values["telegram_user_id"]
-    if not problem and telegram and not telegram.isdigit():
+    if not problem and telegram and not (telegram.isascii() and telegram.isdigit()):
         problem = f"telegram_user_id {telegram!r} is not a number"
     if problem:
         return problem, {}

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from dataclasses import dataclass
 from sqlalchemy import Engine, or_
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from store.tables import InboxRow
@@ -16,26 +18,54 @@ STATUSES = (RECEIVED, DONE, REFUSED, QUARANTINED)
 MAX_ATTEMPTS = 3
 
 
+@dataclass(frozen=True)
+class Item:
+    channel: str
+    dedupe_key: str
+    raw: bytes
+    envelope: str = ""
+
+
 def store_raw(engine: Engine, *, channel: str, dedupe_key: str, raw: bytes, envelope: str,
               now: datetime) -> bool:
     """Commit the raw item; False when the same item was stored before (still stored: fine)."""
+    return store_many(engine, [Item(channel, dedupe_key, raw, envelope)], now)[0]
+
+
+def store_many(engine: Engine, items: Sequence[Item], now: datetime) -> list[bool]:
+    """Commit several items in one transaction (group commit); per item: newly stored?"""
+    insert = postgresql_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    stored = []
     with Session(engine) as session:
-        session.add(InboxRow(channel=channel, dedupe_key=dedupe_key, raw=raw,
-                             envelope=envelope, received_at=now))
-        try:
-            session.commit()
-        except IntegrityError:
-            session.rollback()
-            exists = session.exec(select(InboxRow.id).where(
-                col(InboxRow.dedupe_key) == dedupe_key)).first()
-            if exists is None:
-                raise
-            return False
-    return True
+        for item in items:
+            statement = insert(InboxRow).values(
+                channel=item.channel, dedupe_key=item.dedupe_key, raw=item.raw,
+                envelope=item.envelope, status=RECEIVED, reason="", ticket_ref="", attempts=0,
+                error="", received_at=now,
+            ).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(col(InboxRow.id))
+            # rowcount is -1 for this on PostgreSQL; a returned id is what says "inserted".
+            stored.append(session.execute(statement).first() is not None)
+        session.commit()
+    return stored
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    raw: bytes
+    envelope: str
+    received_at: datetime
 
 
 def claim(engine: Engine, *, limit: int, lease: timedelta, now: datetime) -> list[int]:
-    """Lease up to `limit` received rows to this worker (SKIP LOCKED on PostgreSQL)."""
+    return [item.id for item in claim_items(engine, limit=limit, lease=lease, now=now)]
+
+
+def claim_items(engine: Engine, *, limit: int, lease: timedelta, now: datetime) -> list[Claimed]:
+    """Lease up to `limit` received rows to this worker (SKIP LOCKED on PostgreSQL).
+
+    The raw bytes come along so the worker parses outside any transaction.
+    """
     with Session(engine) as session:
         rows = session.exec(
             select(InboxRow).where(
@@ -43,12 +73,14 @@ def claim(engine: Engine, *, limit: int, lease: timedelta, now: datetime) -> lis
                 or_(col(InboxRow.lease_until).is_(None), col(InboxRow.lease_until) < now),
             ).order_by(col(InboxRow.id)).limit(limit).with_for_update(skip_locked=True)
         ).all()
+        claimed = []
         for row in rows:
             row.lease_until = now + lease
             session.add(row)
-        ids = [row.id for row in rows if row.id is not None]
+            assert row.id is not None
+            claimed.append(Claimed(row.id, row.raw, row.envelope, row.received_at))
         session.commit()
-    return ids
+    return claimed
 
 
 def take(session: Session, row_id: int) -> InboxRow | None:

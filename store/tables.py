@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, DateTime, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -20,7 +20,8 @@ class MemberRow(SQLModel, table=True):
     email: str = Field(unique=True, max_length=320)  # stored lower-case
     rank: str = Field(max_length=64)
     language: str = Field(default="en", max_length=8)
-    telegram_user_id: int | None = Field(default=None, unique=True)
+    # Telegram ids exceed 32 bits.
+    telegram_user_id: int | None = Field(default=None, sa_column=Column(BigInteger, unique=True))
 
 
 class AgentRow(SQLModel, table=True):

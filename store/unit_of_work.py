@@ -29,10 +29,10 @@ from store.tables import (
 
 
 def aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything here is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
+    """Everything here is UTC: SQLite hands back naive values, PostgreSQL the session's zone."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def to_member(row: MemberRow) -> Member:

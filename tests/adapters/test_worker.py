@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,13 +24,13 @@ NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def worker(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Worker]:
+def worker(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Worker:
     monkeypatch.setenv("GATEWAY_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("GATEWAY_SECURITY__SECRET", "worker-secret")
     settings = load_settings()
     admin.upsert_member(engine, member_id="7", name="Anna Smith", email="anna@member.example",
                         rank="Silver")
-    yield Worker(engine=engine, blobs=BlobStore(tmp_path / "b"),
+    return Worker(engine=engine, blobs=BlobStore(tmp_path / "b"),
                  desk=make_desk(settings), limits=Limits(), sender_check=SenderCheck("off"),
                  mail=FileSender(tmp_path / "outbox"), from_name="IT Support",
                  max_age=timedelta(days=5), clock=lambda: NOW)

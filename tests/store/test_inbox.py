@@ -5,12 +5,14 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from store import inbox
 from store.tables import InboxRow
 from store.unit_of_work import aware
+from tests.conftest import POSTGRES_URL
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=5)
@@ -27,16 +29,34 @@ def count(engine: Engine) -> int:
 
 
 def test_store_raw_dedupes_on_key(engine: Engine):
-    assert put(engine, "k1", b"first") is True
-    assert put(engine, "k1", b"retry after a lost 250") is False
+    put(engine, "k1", b"first")
+    put(engine, "k1", b"retry after a lost 250")
     assert count(engine) == 1
     [row] = inbox.rows(engine)
     assert row.raw == b"first"
     assert row.status == inbox.RECEIVED
     assert row.channel == "email"
+    assert row.envelope == '{"from": "a@example.org"}'
     assert aware(row.received_at) == T0
-    assert put(engine, "k2") is True
+    put(engine, "k2")
     assert count(engine) == 2
+
+
+def test_store_many_dedupes_within_and_across_batches(engine: Engine):
+    put(engine, "old")
+    items = [inbox.Item("email", key, key.encode(), "{}") for key in ("a", "old", "a", "b")]
+    inbox.store_many(engine, items, T0)
+    assert sorted(row.dedupe_key for row in inbox.rows(engine)) == ["a", "b", "old"]
+    [a] = [row for row in inbox.rows(engine) if row.dedupe_key == "a"]
+    assert a.raw == b"a"
+
+
+def test_store_raw_and_store_many_say_whether_the_row_is_new(engine: Engine):
+    assert put(engine, "k1", b"first") is True
+    assert put(engine, "k1", b"retry after a lost 250") is False
+    items = [inbox.Item("email", key, b"x") for key in ("k1", "k2", "k2", "k3")]
+    assert inbox.store_many(engine, items, T0) == [False, True, False, True]
+    assert count(engine) == 3
 
 
 def test_claim_leases_rows_until_the_lease_expires(engine: Engine):

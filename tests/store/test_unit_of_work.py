@@ -66,12 +66,6 @@ def test_members_by_email_case_insensitive_telegram_and_member_id(engine: Engine
         assert uow.members.get("M3") is None
 
 
-@pytest.mark.xfail(
-    bool(POSTGRES_URL),  # SQLite integers are 64-bit; PostgreSQL's INTEGER is int4
-    strict=True,
-    reason="members.telegram_user_id is INTEGER (32-bit on PostgreSQL); Telegram user ids "
-           "exceed 2**31. Needs BigInteger + a migration.",
-)
 def test_telegram_user_id_beyond_32_bits(engine: Engine, uow_factory):
     big = 7_123_456_789  # real Telegram user ids are this large today
     admin.upsert_member(engine, member_id="M9", name="Big", email="big@example.org",
@@ -299,12 +293,6 @@ def test_exception_inside_rolls_back(uow_factory):
         assert uow.tickets.get(numbers[0]) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store.unit_of_work.aware() keeps whatever offset PostgreSQL's session TimeZone gives "
-           "(e.g. +01:00): datetimes and `tickets list --json` are then not UTC. Convert with "
-           "astimezone(UTC), or pin the session to UTC in make_engine.",
-)
 def test_postgres_session_timezone_does_not_leak(database_url: str, blobs: BlobStore):
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite has no session time zone")

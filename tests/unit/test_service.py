@@ -498,7 +498,7 @@ def test_rate_limit_holds_a_flood(world: World, opened: tuple[OutboundMessage, .
     assert len(world.entries(1)) == 20
 
 
-# Bugs found (strict xfail: they flip to failures once fixed, so remove the mark then)
+# Found as bugs first; fixed since.
 
 def test_reopen_expired_refusal_once_per_day(world: World,
                                              opened: tuple[OutboundMessage, ...]) -> None:

@@ -65,7 +65,7 @@ def upgrade() -> None:
     sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
     sa.Column('rank', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('language', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
-    sa.Column('telegram_user_id', sa.Integer(), nullable=True),
+    sa.Column('telegram_user_id', sa.BigInteger(), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('email'),
     sa.UniqueConstraint('member_id'),
