@@ -5,14 +5,12 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from store import inbox
 from store.tables import InboxRow
 from store.unit_of_work import aware
-from tests.conftest import POSTGRES_URL
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=5)

@@ -19,7 +19,6 @@ from store.engine import make_engine
 from store.migrate import upgrade
 from store.tables import AttachmentRow
 from store.unit_of_work import SqlUnitOfWork
-from tests.conftest import POSTGRES_URL
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
