@@ -63,6 +63,7 @@ class InboundMessage:
     automated: str | None = None
     authenticated: bool = True
     rejected_attachments: tuple[str, ...] = ()
+    bounced: tuple[str, ...] = ()  # addresses a delivery report says failed for good
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,9 @@ from gateway.tickets import Ticket
 log = logging.getLogger(__name__)
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
+BOUNCE_KEY = "hard-bounce:"
+BOUNCE_WINDOW = timedelta(days=30)
+SUSPEND_AFTER_BOUNCES = 3
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]+")
 
 
@@ -77,6 +80,11 @@ class Outgoing:
         """True the first time `key` is seen in the current window."""
         return self._uow.counters.hit(key, window, self._now) == 1
 
+    def _suspended(self, address: str) -> bool:
+        """After 3 hard bounces in the window, mail to the address stops (RELIABILITY 20)."""
+        key = f"{BOUNCE_KEY}{address.lower()}"
+        return self._uow.counters.peek(key, BOUNCE_WINDOW, self._now) >= SUSPEND_AFTER_BOUNCES
+
     def _under_cap(self, address: str) -> bool:
         count = self._uow.counters.hit(f"auto-reply:{address}", HOUR, self._now)
         if count > self._desk.max_auto_replies_per_hour:
@@ -87,6 +95,9 @@ class Outgoing:
     def _add(self, recipient: str, reply: Reply, ticket: Ticket | None,
              answering: InboundMessage | None, key: str | None, auto: bool,
              attachments: tuple[AttachmentRef, ...], channel: Channel = Channel.EMAIL) -> None:
+        if channel is Channel.EMAIL and self._suspended(recipient):
+            log.warning("mail to a hard-bouncing address suppressed", extra={"kind": reply.kind})
+            return
         rendered = self._desk.renderer.render(reply)
         references: tuple[str, ...] = ()
         in_reply_to = None

@@ -18,6 +18,7 @@ from email.parser import BytesParser
 
 from adapters.email import parts as mime
 from adapters.email.automation import Facts, classify
+from adapters.email.bounces import hard_bounced
 from adapters.email.headers import (
     address_tokens,
     clean_line,
@@ -93,6 +94,7 @@ def parse_email(
         attachments=attachments,
         rejected_attachments=rejected,
         automated=classify(facts, own_addresses),
+        bounced=hard_bounced(walked),
     )
 
 

@@ -257,3 +257,14 @@ def test_garbage_never_raises_other_errors() -> None:
     for raw in (b"", b"\x00\xff\xfe", b"Content-Type: multipart/mixed\n\n--\n", b":::\n\n"):
         msg = parse(raw)
         assert msg.external_id.startswith("sha256:")
+
+
+def test_a_delivery_report_names_the_hard_bounced_recipient() -> None:
+    msg = parse_email((FIXTURES / "dsn_failed.eml").read_bytes(), received_at=WHEN)
+    assert msg.automated is not None
+    assert msg.bounced == ("nobody@member.example",)
+
+
+def test_a_person_bounces_nobody() -> None:
+    msg = parse_email((FIXTURES / "new_ticket_with_pdf.eml").read_bytes(), received_at=WHEN)
+    assert msg.bounced == ()
