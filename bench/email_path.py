@@ -23,7 +23,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import aiosmtplib
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -62,6 +62,17 @@ async def session(port: int, indexes: list[int], latencies: list[float], acked: 
     await client.quit()
 
 
+def bench_database(url: str) -> str:
+    """A fresh schema `bench` on the given PostgreSQL database, as a URL that uses it."""
+    if not url:
+        return ""
+    admin_engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin_engine.connect() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS bench CASCADE; CREATE SCHEMA bench"))
+    admin_engine.dispose()
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3Dbench"
+
+
 def waiting(engine: Engine) -> int:
     with engine.connect() as connection:
         return int(connection.execute(
@@ -82,11 +93,8 @@ def main() -> None:
     parser.add_argument("--database", default="")
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="gw-bench-"))
-    url = args.database or f"sqlite:///{data_dir / 'gateway.db'}"
+    url = bench_database(args.database) or f"sqlite:///{data_dir / 'gateway.db'}"
     engine = make_engine(url)
-    if args.database:  # start from an empty schema
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     upgrade(engine)
     for number in range(MEMBERS):
         admin.upsert_member(engine, member_id=str(number), name=f"Member {number}",

@@ -66,3 +66,16 @@ def rows(engine: Engine, status: str | None = None, limit: int = 200) -> Sequenc
         if status:
             query = query.where(col(OutboxRow.status) == status)
         return session.exec(query).all()
+
+
+def release_leases(engine: Engine) -> None:
+    """At start on SQLite (one process by design): claims of a killed process are free again.
+
+    Not on PostgreSQL, where another live process may hold them: there they expire.
+    """
+    with Session(engine) as session:
+        for row in session.exec(select(OutboxRow).where(col(OutboxRow.status) == PENDING,
+                                                        col(OutboxRow.lease_until).is_not(None))):
+            row.lease_until = None
+            session.add(row)
+        session.commit()
