@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
-import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from adapters import doctor as doctor_checks
+from adapters import logs
 from adapters.runtime import ROLES, open_database, serve
 from config.settings import Settings, load_settings
 from gateway.errors import ConfigError, GatewayError
@@ -78,8 +78,7 @@ def run(config: ConfigOption = None,
         only: Annotated[str, typer.Option(help="Comma-separated roles: " + ",".join(ROLES))]
         = ",".join(ROLES)) -> None:
     """Start every enabled channel and worker; stop cleanly on SIGTERM."""
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure()
     settings = guarded(lambda: load_settings(config))
     roles = frozenset(role.strip() for role in only.split(",") if role.strip())
     if unknown := roles - set(ROLES):
