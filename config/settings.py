@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from gateway.errors import ConfigError
+
+DEFAULTS_FILE = Path(__file__).with_name("gateway.toml")
 
 
 class Section(BaseModel):
@@ -52,6 +51,11 @@ class ImapSettings(Section):
     processed_folder: str = "Processed"
     idle: bool = True
     poll_seconds: float = 30
+    auth: Literal["login", "xoauth2"] = "login"
+    oauth_token_command: str = ""  # xoauth2: prints the access token (or JSON with expires_in)
+    oauth_token_file: str = ""  # xoauth2: a file holding it, kept fresh by someone else
+    batch_size: int = Field(default=50, ge=1)
+    max_message_bytes: int = 0  # 0: smtp.max_message_bytes; larger mail is left in place
 
 
 class OutboundSettings(Section):
@@ -76,6 +80,8 @@ class TelegramSettings(Section):
     webhook_listen: str = "127.0.0.1:8443"
     webhook_url: str = ""
     secret_token: str = ""
+    poll_timeout: int = 30  # seconds a getUpdates long poll waits
+    link_token_hours: float = 72  # a `/start <token>` deep link expires after this long
 
 
 class LanguageName(Section):
@@ -128,6 +134,7 @@ class SecuritySettings(Section):
 
 
 class Settings(BaseSettings):
+    config_files: ClassVar[tuple[Path, ...]] = ()  # the TOML files, merged in order
     model_config = SettingsConfigDict(
         frozen=True, extra="forbid", env_prefix="GATEWAY_", env_nested_delimiter="__",
     )
@@ -163,10 +170,38 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The environment wins over the file, the file over the embedded defaults.
-        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
+        files = getattr(settings_cls, "config_files", ()) or (DEFAULTS_FILE,)
+        return init_settings, env_settings, MergedToml(settings_cls, files)
 
 
-DEFAULTS_FILE = Path(__file__).with_name("gateway.toml")
+class MergedToml(PydanticBaseSettingsSource):
+    """TOML files merged key by key: a `[policy]` in the user's file keeps the default languages.
+
+    (pydantic-settings' own TOML source replaces whole top-level tables.)
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], files: tuple[Path, ...]) -> None:
+        super().__init__(settings_cls)
+        self._values: dict[str, Any] = {}
+        for file in files:
+            with open(file, "rb") as handle:
+                merge(self._values, tomllib.load(handle))
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return self._values
+
+
+def merge(into: dict[str, Any], other: dict[str, Any]) -> None:
+    for key, value in other.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            merge(into[key], value)
+        else:
+            into[key] = value
+
+
 
 
 def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
@@ -178,7 +213,7 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
         if not files[-1].is_file():
             raise ConfigError(f"The configuration file {chosen} does not exist.")
     # A subclass per call binds the files without any module-level state.
-    bound = type("Settings", (Settings,), {"model_config": {**Settings.model_config, "toml_file": files}})
+    bound = type("Settings", (Settings,), {"config_files": tuple(files)})
     try:
         settings: Settings = bound(**overrides)
         return settings
