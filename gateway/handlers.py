@@ -172,15 +172,21 @@ def agent_reply(command: AgentReply, r: Request) -> Outcome:
             internal=note)
     if member is None or note or (move is None and not command.text):
         return accepted(ticket)
-    kind = {Move.REQUEST_FEEDBACK: "feedback_requested", Move.CLOSE: "ticket_closed",
-            Move.REOPEN: "ticket_reopened"}.get(move, "agent_answer") if move else "agent_answer"
+    kind = MEMBER_KIND.get(move, "agent_answer")
     if move is Move.REOPEN and command.text:
-        kind = "agent_answer"
+        kind = "agent_answer"  # the words matter more than the status change
     data = {**ticket_data(ticket), "text": command.text, "closed_by": "agent",
             "reopen_days": r.desk.reopen_days}
     r.out.to_member(member, member_reply(member, kind, data, ticket.language), ticket=ticket,
                     auto=False)
     return accepted(ticket)
+
+
+MEMBER_KIND: dict[Move | None, str] = {
+    Move.REQUEST_FEEDBACK: "feedback_requested",
+    Move.CLOSE: "ticket_closed",
+    Move.REOPEN: "ticket_reopened",
+}
 
 
 def _agent_move(actions: frozenset[AgentAction], has_text: bool) -> Move | None:
