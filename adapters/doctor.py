@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from rich.console import Console
 
+from adapters.email import imap_session
 from adapters.runtime import check_exposure, ensure_secret, make_desk, make_mail_sender, open_database
 from config.settings import Settings
 from gateway.errors import DeliveryError, GatewayError
@@ -21,6 +22,11 @@ async def run_checks(settings: Settings) -> list[str]:
         ("database", lambda: _sync(lambda: _database(settings))),
         ("outbound", lambda: _outbound(settings)),
     ]
+    if settings.telegram.enabled:
+        checks.append(("telegram", lambda: _telegram(settings)))
+    if settings.imap.enabled:  # login (or token refresh), folder
+        checks.append(("imap", lambda: _sync(lambda: imap_session.check(
+            settings.imap, settings.imap.max_message_bytes or settings.smtp.max_message_bytes))))
     problems = []
     for name, check in checks:
         try:
@@ -68,3 +74,22 @@ async def _outbound(settings: Settings) -> str:
     if settings.outbound.host:
         return f"relay {settings.outbound.host}:{settings.outbound.port} accepts us"
     return f"writing .eml files to {settings.data_dir / 'outbox'}"
+
+
+async def _telegram(settings: Settings) -> str:
+    """getMe against the configured Bot API server, and the webhook's secret."""
+    from adapters.telegram.bot_api import make_bot
+
+    config = settings.telegram
+    if config.mode == "webhook" and not config.secret_token:
+        raise ValueError("telegram.mode is webhook but telegram.secret_token is empty "
+                         "(GATEWAY_TELEGRAM__SECRET_TOKEN)")
+    bot = make_bot(config)
+    try:
+        me = await bot.get_me()
+    except Exception as error:
+        raise ValueError(f"getMe failed: {type(error).__name__}: {error} "
+                         "(check telegram.token and telegram.base_url)") from None
+    finally:
+        await bot.shutdown()
+    return f"bot @{me.username} reachable, {config.mode}"

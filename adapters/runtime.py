@@ -16,6 +16,7 @@ from functools import partial
 
 from sqlalchemy import Engine
 
+from adapters.email.imap_fetcher import ImapFetcher
 from adapters.email.ingest import dedupe_key
 from adapters.email.normalize import Limits
 from adapters.email.sender_auth import SenderCheck
@@ -24,6 +25,7 @@ from adapters.email.smtp_server import SmtpServer
 from adapters.inbox_writer import InboxWriter
 from adapters.language import LangidDetector
 from adapters.render import TemplateRenderer
+from adapters.telegram.service import start_telegram
 from adapters.worker import MailSender, Worker, utc_now
 from config.settings import Settings
 from gateway.desk import Desk
@@ -31,13 +33,13 @@ from gateway.errors import ConfigError
 from gateway.hours import make_window
 from gateway.languages import Language, LanguageTable
 from gateway.replykeys import ReplyKeys
-from store import inbox
+from store import inbox, outbox
 from store.blobs import BlobStore
 from store.engine import check_durability, make_engine
 from store.migrate import upgrade
 
 log = logging.getLogger(__name__)
-ROLES = ("smtp", "worker", "delivery", "scheduler")
+ROLES = ("smtp", "worker", "delivery", "scheduler", "imap", "telegram")
 
 
 def ensure_secret(settings: Settings) -> str:
@@ -148,6 +150,8 @@ async def serve(settings: Settings, only: frozenset[str] = frozenset(ROLES)) -> 
     check_exposure(settings)
     engine = await asyncio.to_thread(open_database, settings)
     await asyncio.to_thread(inbox.release_leases, engine)
+    if engine.dialect.name == "sqlite":
+        await asyncio.to_thread(outbox.release_leases, engine)
     worker = make_worker(settings, engine)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -181,12 +185,25 @@ async def serve(settings: Settings, only: frozenset[str] = frozenset(ROLES)) -> 
                           accepted_domains=frozenset({settings.email.domain}),
                           max_message_bytes=settings.smtp.max_message_bytes, store=store)
         await smtp.start()
+    imap = None
+    if settings.imap.enabled and "imap" in only:  # its own thread: a bad mailbox only backs off
+        imap = ImapFetcher(settings.imap, engine, max_message_bytes=settings.smtp.max_message_bytes,
+                           on_stored=partial(loop.call_soon_threadsafe, inbox_wake.set))
+        imap.start()
+    telegram = None
+    if settings.telegram.enabled:  # the worker takes its rows; delivery and polling per `only`
+        telegram = await start_telegram(settings, engine, worker, ensure_secret(settings),
+                                        only=only, stopping=stopping, on_stored=inbox_wake.set)
     tasks = [asyncio.create_task(item.run(stopping)) for item in loops]
     print(ready_line(settings, smtp.port if smtp else None), flush=True)
     await stopping.wait()
     log.info("stopping: no new work is taken")
     if smtp:
         await smtp.stop()
+    if imap:
+        await asyncio.to_thread(imap.stop)
+    if telegram:
+        await telegram.stop()
     await asyncio.gather(*tasks)
     await worker.mail.close()
     engine.dispose()

@@ -21,6 +21,7 @@ from gateway.delivery import GiveUp, after_failure
 from gateway.desk import Desk
 from gateway.errors import DeliveryError
 from gateway.followup import follow_up
+from gateway.handlers import Outcome
 from gateway.messages import InboundMessage
 from gateway.service import handle_inbound
 from store import inbox, outbox
@@ -31,6 +32,13 @@ from store.unit_of_work import SqlUnitOfWork, aware
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=2)
 BATCH = 50
+
+
+class ChannelProcessor(Protocol):
+    def takes(self, item: inbox.Claimed) -> bool: ...
+    def process_one(self, item: inbox.Claimed, now: datetime) -> None: ...
+    def agent_email(self, msg: InboundMessage, uow: SqlUnitOfWork,
+                    now: datetime) -> Outcome | None: ...
 
 
 class MailSender(Protocol):
@@ -54,6 +62,8 @@ class Worker:
     from_name: str
     max_age: timedelta
     clock: Callable[[], datetime] = utc_now
+    # The Telegram adapter, when enabled: takes its inbox rows, and agents' answers to chats.
+    telegram: ChannelProcessor | None = None
 
     # ---- inbox ---------------------------------------------------------------
 
@@ -71,6 +81,9 @@ class Worker:
 
     def process_one(self, item: inbox.Claimed) -> None:
         now = self.clock()
+        if self.telegram is not None and self.telegram.takes(item):
+            self.telegram.process_one(item, now)
+            return
         # Parse before the transaction: on SQLite it holds the only write lock.
         try:
             msg: InboundMessage | None = self._normalize(item.raw, item.envelope,
@@ -88,7 +101,8 @@ class Worker:
                 uow.commit()
                 log.warning("inbox item quarantined", extra={"inbox_id": item.id})
                 return
-            outcome = handle_inbound(msg, uow, self.desk, now)
+            outcome = ((self.telegram.agent_email(msg, uow, now) if self.telegram else None)
+                       or handle_inbound(msg, uow, self.desk, now))
             status = inbox.DONE if outcome.accepted else inbox.REFUSED
             reason = outcome.reason if not outcome.rule else f"{outcome.rule}: {outcome.reason}"
             inbox.finish(uow.session, row, status=status, reason=reason,

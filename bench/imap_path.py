@@ -6,7 +6,8 @@ with attachments) from APPENDERS connections, then waits until every one is proc
 Prints messages per second (first APPEND -> last item processed) and, for member mails,
 APPEND -> acknowledgement written (p50/p99). Asserts nothing about time; checks the ledger.
 
-    .venv/bin/python bench/imap_path.py [--messages 2000] [--appenders 4] [--database URL]
+    .venv/bin/python bench/imap_path.py [--messages 2000] [--appenders 4] [--rate 0]
+                                        [--database URL]
 """
 
 from __future__ import annotations
@@ -83,9 +84,12 @@ def watch_acks(outbox: Path, seen: dict[str, float], stop: threading.Event) -> N
 
 
 def append_all(server: Dovecot, user: str, mails: list[tuple[str, bytes]],
-               appended: dict[str, float]) -> None:
+               appended: dict[str, float], interval: float) -> None:
     client = server.client(user)
-    for token, raw in mails:
+    started = time.perf_counter()
+    for number, (token, raw) in enumerate(mails):
+        if interval and (ahead := started + number * interval - time.perf_counter()) > 0:
+            time.sleep(ahead)
         client.append("Support", raw)
         appended[token] = time.time()
     client.logout()
@@ -128,6 +132,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--appenders", type=int, default=4)
     parser.add_argument("--database", default="")
+    parser.add_argument("--rate", type=float, default=0, help="APPENDs per second; 0: flat out")
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="gw-imap-bench-"))
     url, admin_engine = fresh_database(args.database, data_dir)
@@ -155,7 +160,8 @@ def main() -> None:
     try:
         started = time.perf_counter()
         appenders = [threading.Thread(target=append_all,
-                                      args=(server, user, mails[i::args.appenders], appended))
+                                      args=(server, user, mails[i::args.appenders], appended,
+                                            args.appenders / args.rate if args.rate else 0.0))
                      for i in range(args.appenders)]
         for thread in appenders:
             thread.start()
@@ -214,8 +220,9 @@ def report(engine: Engine, args: argparse.Namespace, count: int,
                if (key := dedupe_key(raws[t].replace(b"\n", b"\r\n"))) in received]
     lost = {f"{t}@bench.example" for t in members} - stored
     print(f"database                 {engine.dialect.name}")
+    pace = f"paced at {args.rate:.0f}/s" if args.rate else "flat out"
     print(f"messages appended        {count} ({len(members)} member mails) by {args.appenders} "
-          f"connections in {appended_in:.1f} s")
+          f"connections in {appended_in:.1f} s ({pace})")
     print(f"inbox rows / tickets     {rows} / {tickets}")
     print(f"lost member mails        {len(lost)}   duplicate tickets {tickets - len(stored)}")
     print(f"Dovecot -> inbox stored  {count / stored_in:.0f} msg/s ({stored_in:.1f} s, bounded "

@@ -116,3 +116,9 @@ class CounterRow(SQLModel, table=True):
     key: str = Field(max_length=400)
     window_start: datetime = Field(sa_column=utc(index=True))
     count: int = 0
+
+# IMAP checkpoints (issue 3): per mailbox, UIDVALIDITY and the last UID stored.
+from store.tables_imap import ImapCheckpointRow  # noqa: E402, F401
+
+# Telegram adapter tables (issue 4): cursor, conversations, linking, sent-message map, live chat.
+from store.tables_telegram import TelegramChatRow  # noqa: E402, F401

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from adapters.render import AGENT_KINDS, MEMBER_KINDS, TemplateRenderer, default_locales_dir
+from adapters.telegram.kinds import TELEGRAM_AGENT_KINDS, TELEGRAM_MEMBER_KINDS
 from gateway.replies import Reply
 
 LOCALES = default_locales_dir()
@@ -179,7 +180,8 @@ def test_each_language_has_every_member_kind(lang: str) -> None:
     assert set(data["statuses"]) == {"open", "awaiting_feedback", "closed"}
     for key in ("marker", "scope", "signature", "example_title"):
         assert data["strings"].get(key), f"{lang}: strings.{key} missing"
-    unknown = set(data) - MEMBER_KINDS - AGENT_KINDS - {"strings", "statuses"}
+    telegram = TELEGRAM_MEMBER_KINDS | TELEGRAM_AGENT_KINDS
+    unknown = set(data) - MEMBER_KINDS - AGENT_KINDS - telegram - {"strings", "statuses"}
     assert not unknown, f"{lang}: unknown tables {unknown}"
 
 

@@ -1,0 +1,189 @@
+"""Updates into the inbox, durably, before Telegram is told they were received.
+
+PTB's Updater confirms an update as soon as it is in memory, so it is not used: the poller
+calls getUpdates itself, commits the updates to the inbox (key `tg:<update_id>`), then stores
+the next offset, and only then asks for more (which is what confirms them to Telegram).
+The webhook answers 200 only after the commit; 403 without the right secret token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+from telegram import Bot
+from telegram.error import TelegramError
+from telegram.request import HTTPXRequest
+
+from adapters.telegram.processor import ENVELOPE
+from adapters.telegram.state import load_offset, save_offset
+from config.settings import TelegramSettings
+from gateway.errors import ConfigError
+from store import inbox
+
+log = logging.getLogger(__name__)
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
+LOCK_KEY = 0x5447_7067  # "TGpg": one poller per database
+MAX_BODY = 1_000_000
+
+
+def file_url(base_url: str) -> str:
+    head, found, tail = base_url.rpartition("/bot")
+    return f"{head}/file/bot{tail}" if found else base_url
+
+
+def make_bot(settings: TelegramSettings) -> Bot:
+    if not settings.token:
+        raise ConfigError("telegram is enabled but telegram.token is empty (GATEWAY_TELEGRAM__TOKEN).")
+    base = settings.base_url or "https://api.telegram.org/bot"
+    return Bot(settings.token, base_url=base, base_file_url=settings.base_file_url or file_url(base),
+               request=HTTPXRequest(connection_pool_size=8),
+               get_updates_request=HTTPXRequest(read_timeout=settings.poll_timeout + 10.0))
+
+
+def item(update: dict[str, Any]) -> inbox.Item:
+    raw = json.dumps(update, ensure_ascii=False, separators=(",", ":")).encode()
+    return inbox.Item("telegram", f"tg:{int(update['update_id'])}", raw, ENVELOPE)
+
+
+class Poller:
+    """The getUpdates loop; on PostgreSQL only the holder of an advisory lock polls."""
+
+    def __init__(self, bot: Bot, engine: Engine, timeout: int,
+                 on_stored: Callable[[], None]) -> None:
+        self.bot, self.engine, self.timeout, self.on_stored = bot, engine, timeout, on_stored
+        self._lock: Connection | None = None
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        try:
+            while not stopping.is_set() and not await asyncio.to_thread(self._take_lock):
+                await _sleep(stopping, 5)
+            await self.bot.delete_webhook(drop_pending_updates=False)
+            offset = await asyncio.to_thread(load_offset, self.engine)
+            while not stopping.is_set():
+                offset = await self._round(offset, stopping)
+        finally:
+            if self._lock is not None:
+                await asyncio.to_thread(self._lock.close)
+
+    async def _round(self, offset: int | None, stopping: asyncio.Event) -> int | None:
+        try:
+            updates: tuple[Any, ...] = await _unless_stopped(stopping, self.bot.get_updates(
+                offset=offset, timeout=self.timeout, allowed_updates=ALLOWED_UPDATES,
+                read_timeout=self.timeout + 10.0))
+        except (TelegramError, OSError) as error:
+            log.warning("getUpdates failed: %s", error)
+            await _sleep(stopping, 2)
+            return offset
+        if not updates:
+            return offset
+        items = [item(update.to_dict()) for update in updates]
+        try:
+            await asyncio.to_thread(inbox.store_many, self.engine, items, datetime.now(UTC))
+            following: int = max(int(update.update_id) for update in updates) + 1
+            await asyncio.to_thread(save_offset, self.engine, following)
+        except Exception as error:  # database down: ask again for the same updates later
+            log.warning("telegram updates not stored, will ask again: %s", error)
+            await _sleep(stopping, 2)
+            return offset
+        self.on_stored()
+        return following
+
+    def _take_lock(self) -> bool:
+        if self.engine.dialect.name != "postgresql":
+            return True  # SQLite: one process by design
+        connection = self.engine.connect()
+        got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}).scalar()
+        connection.commit()
+        if got:
+            self._lock = connection
+            return True
+        connection.close()
+        return False
+
+
+async def _sleep(stopping: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stopping.wait(), seconds)
+
+
+async def _unless_stopped(stopping: asyncio.Event, call: Awaitable[Any]) -> Any:
+    task = asyncio.ensure_future(call)
+    stop = asyncio.ensure_future(stopping.wait())
+    await asyncio.wait([task, stop], return_when=asyncio.FIRST_COMPLETED)
+    stop.cancel()
+    if not task.done():
+        task.cancel()
+        return ()
+    return task.result()
+
+
+Store = Callable[[inbox.Item], Awaitable[bool]]
+
+
+class WebhookServer:
+    """A small HTTP/1.1 endpoint: POST <path> with the secret header -> inbox -> 200."""
+
+    def __init__(self, listen: str, path: str, secret: str, store: Store) -> None:
+        if not secret:
+            raise ConfigError("telegram.mode is webhook but telegram.secret_token is empty "
+                              "(GATEWAY_TELEGRAM__SECRET_TOKEN).")
+        host, _, port = listen.rpartition(":")
+        self.host, self.port, self.path = host or "127.0.0.1", int(port), path or "/"
+        self._secret, self._store = secret.encode(), store
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            status = await asyncio.wait_for(self._request(reader), 30)
+        except (ValueError, asyncio.IncompleteReadError, TimeoutError, asyncio.LimitOverrunError):
+            status = 400
+        reason = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
+                  413: "Payload Too Large", 503: "Service Unavailable"}[status]
+        writer.write(f"HTTP/1.1 {status} {reason}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                     .encode())
+        with contextlib.suppress(OSError):
+            await writer.drain()
+            writer.close()
+
+    async def _request(self, reader: asyncio.StreamReader) -> int:
+        head = await reader.readuntil(b"\r\n\r\n")
+        if len(head) > 65536:
+            return 400
+        lines = head.decode("latin-1").split("\r\n")
+        method, target, _ = lines[0].split(" ", 2)
+        headers = {k.strip().lower(): v.strip() for k, _, v in
+                   (line.partition(":") for line in lines[1:] if line)}
+        given = headers.get("x-telegram-bot-api-secret-token", "").encode("latin-1")
+        if not hmac.compare_digest(given, self._secret):  # constant time, checked first
+            return 403
+        if method != "POST" or target.split("?")[0] != self.path:
+            return 404
+        length = int(headers.get("content-length", "0"))
+        if length > MAX_BODY:
+            return 413
+        update = json.loads(await reader.readexactly(length))
+        if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+            return 400
+        try:
+            await self._store(item(update))
+        except Exception as error:  # the database is down: Telegram will deliver it again
+            log.warning("telegram webhook update not stored: %s", error)
+            return 503
+        return 200

@@ -1,0 +1,194 @@
+"""The English-only live chat: a form, a queue, and a relay between Telegram and agents' email.
+
+Agents answer by email to a chat notification whose Reply-To carries a chat key
+(`<local>+c<chat>.<mac>@<domain>`, an HMAC under the reply-key secret bound to the agent's
+address); `/end` on the first line ends the chat.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import uuid
+from datetime import datetime
+
+from sqlmodel import Session, col, func, select
+
+from adapters.telegram.state import Conversation, clear_conversation, save_conversation
+from adapters.telegram.turn import Turn
+from gateway.desk import Desk
+from gateway.handlers import Outcome
+from gateway.hours import next_window
+from gateway.messages import Channel, InboundMessage, OutboundMessage
+from gateway.outgoing import Outgoing, one_line
+from gateway.parsing import first_line
+from gateway.replies import Reply
+from gateway.replykeys import address_with_key, keys_in
+from store.tables_telegram import TelegramChatRow
+from store.unit_of_work import SqlUnitOfWork
+
+WAITING, ACTIVE, ENDED = "waiting", "active", "ended"
+_KEY = re.compile(r"^c(\d{1,12})\.([a-z2-7]{26})$")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$")
+
+
+def chat_key(secret: str, chat_id: int, agent: str) -> str:
+    mac = hmac.new(secret.encode(), f"chat|{chat_id}|{agent.lower()}".encode(), hashlib.sha256)
+    return f"c{chat_id}." + base64.b32encode(mac.digest()).decode().lower()[:26]
+
+
+def is_open(desk: Desk, now: datetime) -> tuple[bool, tuple[datetime, datetime] | None]:
+    window = next_window(desk.windows, "en", now)
+    return (window is not None and window[0] <= now < window[1]), window
+
+
+def current(session: Session, user_id: int) -> TelegramChatRow | None:
+    return session.exec(select(TelegramChatRow).where(
+        col(TelegramChatRow.telegram_user_id) == user_id,
+        col(TelegramChatRow.status) != ENDED).order_by(col(TelegramChatRow.id).desc())).first()
+
+
+def position(session: Session, row: TelegramChatRow) -> int:
+    ahead = session.exec(select(func.count()).select_from(TelegramChatRow).where(
+        col(TelegramChatRow.status) == WAITING, col(TelegramChatRow.id) <= row.id)).one()
+    return max(int(ahead), 1)
+
+
+def start(turn: Turn) -> None:
+    row = current(turn.uow.session, turn.user_id)
+    if row is not None:
+        turn.say("tg_chat_queued", {"position": position(turn.uow.session, row)})
+        return
+    open_now, window = is_open(turn.desk, turn.now)
+    if not open_now:
+        turn.say("tg_chat_closed", {"window_start": window[0] if window else None,
+                                    "window_end": window[1] if window else None})
+        return
+    save_conversation(turn.uow.session, turn.user_id, Conversation("chat", "name"), turn.now)
+    turn.say("tg_chat_ask", {"step": "name"})
+
+
+def step(turn: Turn, conversation: Conversation, command: str | None, secret: str) -> None:
+    """The form: name, member ID (optional, /skip), email, question."""
+    text, data = one_line(turn.update.text, 1000), conversation.data
+    following = {"name": "member_id", "member_id": "email", "email": "question"}
+    if conversation.step == "question":
+        _queue(turn, {**data, "question": turn.update.text.strip()[:4000]}, secret)
+        return
+    if conversation.step == "email" and not _EMAIL.match(text):
+        turn.say("tg_chat_bad_email")
+        return
+    if not text and command != "skip":
+        turn.say("tg_chat_ask", {"step": conversation.step})
+        return
+    data[conversation.step] = "" if command == "skip" else text[:200]
+    conversation.step = following[conversation.step]
+    save_conversation(turn.uow.session, turn.user_id, conversation, turn.now)
+    turn.say("tg_chat_ask", {"step": conversation.step})
+
+
+def _queue(turn: Turn, data: dict[str, str], secret: str) -> None:
+    session = turn.uow.session
+    clear_conversation(session, turn.user_id)
+    question = data["question"]
+    detected = turn.desk.detector.detect(question)
+    if not question or (detected is not None and detected != "en"):
+        turn.say("tg_chat_english_only", language=detected or turn.language)
+        return
+    row = TelegramChatRow(telegram_user_id=turn.user_id, name=data.get("name", ""),
+                          member_id=data.get("member_id", ""), email=data.get("email", ""),
+                          language=turn.language, question=question, created_at=turn.now)
+    session.add(row)
+    session.flush()
+    place = position(session, row)
+    _to_agents(turn.uow, turn.desk, turn.now, row, question, secret, new=True, place=place)
+    turn.say("tg_chat_queued", {"position": place})
+
+
+def relay_from_member(turn: Turn, row: TelegramChatRow, secret: str) -> None:
+    text = turn.update.text.strip() or "(a file, not relayed: please describe it in words)"
+    _to_agents(turn.uow, turn.desk, turn.now, row, text, secret, new=False, place=0)
+
+
+def end_by_member(turn: Turn) -> None:
+    row = current(turn.uow.session, turn.user_id)
+    if row is None:
+        turn.say("tg_chat_none")
+        return
+    _end(turn.uow, turn.desk, turn.now, row, by_agent="")
+    turn.say("tg_chat_ended", {"by_agent": False})
+
+
+def _agents(uow: SqlUnitOfWork, desk: Desk, now: datetime, row: TelegramChatRow) -> list[str]:
+    return [row.agent_email] if row.agent_email else Outgoing(uow, desk, now).agent_addresses("en")
+
+
+def _to_agents(uow: SqlUnitOfWork, desk: Desk, now: datetime, row: TelegramChatRow, text: str,
+               secret: str, *, new: bool, place: int) -> None:
+    assert row.id is not None
+    data = {"chat_id": row.id, "name": row.name, "member_id": row.member_id, "email": row.email,
+            "text": text, "new": new, "position": place}
+    rendered = desk.renderer.render(Reply("agent_chat_request", "en", data))
+    for address in _agents(uow, desk, now, row):
+        key = chat_key(secret, row.id, address)
+        uow.outbox.add(OutboundMessage(
+            channel=Channel.EMAIL, recipient=address, subject=one_line(rendered.subject),
+            text=rendered.text, message_id=_new_id(desk), kind="agent_chat_request",
+            reply_to=address_with_key(desk.address, key), references=(f"chat-{row.id}@{desk.domain}",),
+            auto=True), now)
+
+
+def _end(uow: SqlUnitOfWork, desk: Desk, now: datetime, row: TelegramChatRow, by_agent: str) -> None:
+    rendered = desk.renderer.render(Reply("agent_chat_ended", "en", {
+        "chat_id": row.id, "name": row.name, "email": row.email, "by_agent": bool(by_agent),
+        "agent": by_agent}))
+    for address in _agents(uow, desk, now, row):
+        uow.outbox.add(OutboundMessage(
+            channel=Channel.EMAIL, recipient=address, subject=one_line(rendered.subject),
+            text=rendered.text, message_id=_new_id(desk), kind="agent_chat_ended",
+            references=(f"chat-{row.id}@{desk.domain}",)), now)
+    row.status, row.ended_at = ENDED, now
+    uow.session.add(row)
+
+
+def _new_id(desk: Desk) -> str:
+    return f"{uuid.uuid4().hex}@{desk.domain}"
+
+
+def agent_email(msg: InboundMessage, uow: SqlUnitOfWork, desk: Desk, now: datetime,
+                secret: str) -> Outcome | None:
+    """An agent's email answer to a chat; None when the message carries no chat key."""
+    found = [m for m in (_KEY.match(k) for k in keys_in(msg.recipients, desk.address)) if m]
+    if not found or msg.channel is not Channel.EMAIL:
+        return None
+    agent = uow.agents.by_email(msg.sender) if msg.authenticated and not msg.automated else None
+    match = next((m for m in found if agent and hmac.compare_digest(
+        chat_key(secret, int(m.group(1)), agent.email), m.group(0))), None)
+    if agent is None or match is None:
+        return Outcome(False, "chat-key", "telegram-chat")
+    row = uow.session.get(TelegramChatRow, int(match.group(1)))
+    if row is None or row.status == ENDED:
+        return Outcome(False, "chat-ended", "telegram-chat")
+    lines = msg.text.strip().split("\n", 1)
+    if first_line(msg.text).lower() == "/end":
+        if len(lines) > 1 and lines[1].strip():
+            _to_member(uow, desk, now, row, "tg_chat_agent",
+                       {"agent_name": agent.name, "text": lines[1].strip()})
+        _end(uow, desk, now, row, by_agent=agent.email)
+        _to_member(uow, desk, now, row, "tg_chat_ended", {"by_agent": True})
+        return Outcome(True, "chat-ended")
+    row.status, row.agent_email = ACTIVE, agent.email
+    uow.session.add(row)
+    _to_member(uow, desk, now, row, "tg_chat_agent", {"agent_name": agent.name,
+                                                      "text": msg.text.strip()})
+    return Outcome(True, "chat-relayed")
+
+
+def _to_member(uow: SqlUnitOfWork, desk: Desk, now: datetime, row: TelegramChatRow, kind: str,
+               data: dict[str, object]) -> None:
+    rendered = desk.renderer.render(Reply(kind, row.language, data))
+    uow.outbox.add(OutboundMessage(
+        channel=Channel.TELEGRAM, recipient=str(row.telegram_user_id), subject="",
+        text=rendered.text, message_id=_new_id(desk), kind=kind, auto=False), now)

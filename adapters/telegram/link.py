@@ -1,0 +1,154 @@
+"""Linking a Telegram account to a member (CONTRACT §6): mailed one-time codes and deep links.
+
+Nothing here tells whether an address or member ID exists: the answer to `/link <x>` is the
+same either way, and a code for nobody simply never matches. The bot never asks for a password.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from adapters.telegram.state import Conversation, clear_conversation, save_conversation
+from adapters.telegram.turn import Turn
+from gateway.outgoing import HOUR
+from gateway.people import Member
+from store.tables import MemberRow
+from store.tables_telegram import TelegramLinkCodeRow, TelegramLinkTokenRow
+from store.unit_of_work import aware, to_member
+
+CODE_MINUTES = 10
+MAX_TRIES = 5
+CODES_PER_HOUR = 5
+_NONCE, _MAC = 16, 22
+_TOKEN = re.compile(rf"^[A-Za-z0-9_-]{{{_NONCE + _MAC}}}$")
+
+
+def _digest(secret: str, text: str) -> str:
+    return hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()
+
+
+def _token_mac(secret: str, nonce: str, member_id: str, expires: datetime) -> str:
+    raw = hmac.new(secret.encode(), f"tg-link|{nonce}|{member_id}|{int(expires.timestamp())}".encode(),
+                   hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(raw).decode()[:_MAC]
+
+
+def start(turn: Turn) -> None:
+    save_conversation(turn.uow.session, turn.user_id, Conversation("link", "identity"), turn.now)
+    turn.say("tg_link_ask")
+
+
+def find_member(session: Session, text: str) -> Member | None:
+    value = text.strip()
+    where = (col(MemberRow.email) == value.lower()) if "@" in value else (
+        col(MemberRow.member_id) == value)
+    row = session.exec(select(MemberRow).where(where)).first()
+    return to_member(row) if row else None
+
+
+def send_code(turn: Turn, text: str, secret: str) -> None:
+    """Step 1: mail a code if `text` names a member; say the same thing in every case."""
+    session, uid = turn.uow.session, turn.user_id
+    for old in session.exec(select(TelegramLinkCodeRow).where(
+            col(TelegramLinkCodeRow.telegram_user_id) == uid,
+            col(TelegramLinkCodeRow.used_at).is_(None))):
+        old.used_at = turn.now
+        session.add(old)
+    member = find_member(session, text) if len(text) <= 320 else None
+    code = f"{secrets.randbelow(10**6):06d}"
+    under_cap = turn.uow.counters.hit(f"tg-link-code:{uid}", HOUR, turn.now) <= CODES_PER_HOUR
+    member_id = member.member_id if member and under_cap else ""
+    session.add(TelegramLinkCodeRow(
+        telegram_user_id=uid, member_id=member_id, code_hash=_digest(secret, f"{uid}|{code}"),
+        created_at=turn.now, expires_at=turn.now + timedelta(minutes=CODE_MINUTES)))
+    if member is not None and member_id:
+        turn.email(member.email, "link_code", {"code": code, "minutes": CODE_MINUTES,
+                                               "member_name": member.name}, member.language)
+    save_conversation(session, uid, Conversation("link", "code"), turn.now)
+    turn.say("tg_link_sent", {"minutes": CODE_MINUTES})
+
+
+def check_code(turn: Turn, text: str, secret: str) -> None:
+    """Step 2: the right code, for this Telegram user, in time, within 5 tries, once."""
+    session, uid = turn.uow.session, turn.user_id
+    row = session.exec(select(TelegramLinkCodeRow).where(
+        col(TelegramLinkCodeRow.telegram_user_id) == uid, col(TelegramLinkCodeRow.used_at).is_(None))
+        .order_by(col(TelegramLinkCodeRow.id).desc())).first()
+    expires = aware(row.expires_at) if row else None
+    if row is None or expires is None or expires <= turn.now or row.tries >= MAX_TRIES:
+        clear_conversation(session, uid)
+        turn.say("tg_link_failed")
+        return
+    row.tries += 1
+    code = re.sub(r"\s", "", text)
+    right = hmac.compare_digest(row.code_hash, _digest(secret, f"{uid}|{code}"))
+    if right and row.member_id:
+        row.used_at = turn.now
+        session.add(row)
+        clear_conversation(session, uid)
+        link(turn, row.member_id)
+        return
+    if row.tries >= MAX_TRIES:
+        row.used_at = turn.now
+        clear_conversation(session, uid)
+        turn.say("tg_link_failed")
+    else:
+        turn.say("tg_link_wrong_code", {"left": MAX_TRIES - row.tries})
+    session.add(row)
+
+
+def issue_token(engine: Engine, secret: str, member_id: str, now: datetime, hours: float) -> str:
+    """A deep-link token for `https://t.me/<bot>?start=<token>` (38 characters)."""
+    nonce = secrets.token_urlsafe(12)[:_NONCE]
+    expires = (now + timedelta(hours=hours)).replace(microsecond=0)
+    with Session(engine) as session:
+        session.add(TelegramLinkTokenRow(nonce=nonce, member_id=member_id, expires_at=expires))
+        session.commit()
+    return nonce + _token_mac(secret, nonce, member_id, expires)
+
+
+def redeem_token(turn: Turn, token: str, secret: str) -> None:
+    session = turn.uow.session
+    row = None
+    if _TOKEN.match(token):
+        row = session.exec(select(TelegramLinkTokenRow).where(
+            col(TelegramLinkTokenRow.nonce) == token[:_NONCE]).with_for_update()).first()
+    expires = aware(row.expires_at) if row else None
+    valid = (row is not None and expires is not None and row.used_at is None
+             and expires > turn.now and hmac.compare_digest(
+                 token[_NONCE:], _token_mac(secret, row.nonce, row.member_id, expires)))
+    if not valid or row is None:
+        turn.say("tg_link_token_bad")
+        return
+    row.used_at = turn.now
+    session.add(row)
+    link(turn, row.member_id)
+
+
+def link(turn: Turn, member_id: str) -> None:
+    """Bind this Telegram user to the member (and to nobody else); confirm here and by email."""
+    session, uid = turn.uow.session, turn.user_id
+    for other in session.exec(select(MemberRow).where(col(MemberRow.telegram_user_id) == uid)):
+        if other.member_id != member_id:
+            other.telegram_user_id = None
+            session.add(other)
+    session.flush()
+    row = session.exec(select(MemberRow).where(col(MemberRow.member_id) == member_id)).first()
+    if row is None:
+        turn.say("tg_link_token_bad")
+        return
+    row.telegram_user_id = uid
+    session.add(row)
+    session.flush()
+    member = to_member(row)
+    turn.member, turn.language = member, member.language
+    turn.say("tg_linked", {"member_name": member.name, "member_id": member.member_id})
+    turn.email(member.email, "telegram_linked", {"member_name": member.name}, member.language)

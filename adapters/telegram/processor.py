@@ -1,0 +1,129 @@
+"""Inbox rows of channel `telegram` -> one transaction each: the bot's answer, tickets, outbox rows."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from fnmatch import fnmatch
+
+from sqlalchemy import Engine
+from telegram.error import TelegramError, TimedOut
+
+from adapters.email.normalize import Limits
+from adapters.email.parts import sanitize_filename
+from adapters.telegram import chat
+from adapters.telegram.bot import BotConfig, handle
+from adapters.telegram.normalize import FileRef, TgUpdate, parse_update
+from adapters.telegram.turn import Turn, pick_language
+from gateway.desk import Desk
+from gateway.handlers import Outcome
+from gateway.messages import Attachment, InboundMessage
+from store import inbox
+from store.blobs import BlobStore
+from store.unit_of_work import SqlUnitOfWork
+
+log = logging.getLogger(__name__)
+ENVELOPE = json.dumps({"channel": "telegram"})
+BOT_API_DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile serves nothing larger
+
+Fetch = Callable[[str], bytes]
+
+
+def is_telegram(item: inbox.Claimed) -> bool:
+    return item.envelope == ENVELOPE
+
+
+@dataclass(frozen=True)
+class Downloaded:
+    files: tuple[Attachment, ...] = ()
+    refused: tuple[str, ...] = ()
+    too_big: bool = False
+
+
+@dataclass
+class TelegramProcessor:
+    engine: Engine
+    blobs: BlobStore
+    desk: Desk
+    limits: Limits
+    secret: str
+    fetch: Fetch
+    languages: frozenset[str] = frozenset({"en"})
+    on_done: Callable[[], object] = lambda: None  # wakes the Telegram delivery loop
+
+    def takes(self, item: inbox.Claimed) -> bool:
+        return is_telegram(item)
+
+    def process_one(self, item: inbox.Claimed, now: datetime) -> None:
+        try:
+            update: TgUpdate | None = parse_update(json.loads(item.raw))
+        except (ValueError, KeyError, TypeError):
+            update = None
+        downloaded = self._download(update) if update is not None else Downloaded()
+        with SqlUnitOfWork(self.engine, self.blobs) as uow:
+            row = inbox.take(uow.session, item.id)
+            if row is None:
+                return
+            if update is None:
+                inbox.finish(uow.session, row, status=inbox.QUARANTINED, reason="unreadable update",
+                             ticket_ref="", now=now)
+                uow.commit()
+                return
+            member = (uow.members.by_telegram(update.user_id) if update.user_id is not None
+                      else None)
+            turn = Turn(update, uow, self.desk, now, member,
+                        pick_language(member, update.language_code, self.languages),
+                        downloaded.files, downloaded.refused, downloaded.too_big)
+            outcome = handle(turn, BotConfig(self.secret, self.blobs))
+            status = inbox.DONE if outcome.accepted else inbox.REFUSED
+            reason = outcome.reason if not outcome.rule else f"{outcome.rule}: {outcome.reason}"
+            inbox.finish(uow.session, row, status=status, reason=reason,
+                         ticket_ref=outcome.ticket_ref, now=now)
+            uow.commit()
+        self.on_done()
+        log.info("telegram update %s", status, extra={"inbox_id": item.id, "reason": reason,
+                                                      "ticket": outcome.ticket_ref})
+
+    def agent_email(self, msg: InboundMessage, uow: SqlUnitOfWork, now: datetime) -> Outcome | None:
+        """The worker's hook for email: an agent answering a live chat."""
+        outcome = chat.agent_email(msg, uow, self.desk, now, self.secret)
+        if outcome is not None:
+            self.on_done()  # a moment early (before the commit): the loop polls anyway
+        return outcome
+
+    def _download(self, update: TgUpdate) -> Downloaded:
+        """Fetch a linked member's files before the transaction (it holds SQLite's write lock)."""
+        if not update.files or not update.private or update.kind != "message":
+            return Downloaded()
+        with SqlUnitOfWork(self.engine, self.blobs) as uow:
+            if update.user_id is None or uow.members.by_telegram(update.user_id) is None:
+                return Downloaded()
+        kept, refused, too_big = [], [], False
+        for index, ref in enumerate(update.files, start=1):
+            name = sanitize_filename(ref.filename, index, ref.content_type)
+            allowed = any(fnmatch(ref.content_type.lower(), p.lower())
+                          for p in self.limits.attachment_types)
+            if ref.size > BOT_API_DOWNLOAD_LIMIT:
+                too_big = True
+            if not allowed or ref.size > min(self.limits.max_attachment_bytes,
+                                              BOT_API_DOWNLOAD_LIMIT):
+                refused.append(name)
+                continue
+            data = self._fetch(ref)
+            if data is None or len(data) > self.limits.max_attachment_bytes:
+                refused.append(name)
+                continue
+            kept.append(Attachment(name, ref.content_type.lower(), data))
+        return Downloaded(tuple(kept), tuple(refused), too_big)
+
+    def _fetch(self, ref: FileRef) -> bytes | None:
+        try:
+            return self.fetch(ref.file_id)
+        except (TimedOut, OSError, TimeoutError):
+            raise  # network trouble: the row is retried, then quarantined
+        except TelegramError as error:  # too big, gone: refused, and the member is told
+            log.warning("telegram file not downloaded: %s", error)
+            return None
