@@ -55,6 +55,7 @@ class Claimed:
     raw: bytes
     envelope: str
     received_at: datetime
+    channel: str = "email"
 
 
 def claim(engine: Engine, *, limit: int, lease: timedelta, now: datetime) -> list[int]:
@@ -78,7 +79,7 @@ def claim_items(engine: Engine, *, limit: int, lease: timedelta, now: datetime) 
             row.lease_until = now + lease
             session.add(row)
             assert row.id is not None
-            claimed.append(Claimed(row.id, row.raw, row.envelope, row.received_at))
+            claimed.append(Claimed(row.id, row.raw, row.envelope, row.received_at, row.channel))
         session.commit()
     return claimed
 

@@ -33,7 +33,7 @@ Fetch = Callable[[str], bytes]
 
 
 def is_telegram(item: inbox.Claimed) -> bool:
-    return item.envelope == ENVELOPE
+    return item.channel == "telegram"
 
 
 @dataclass(frozen=True)
