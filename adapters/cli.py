@@ -7,6 +7,7 @@ import csv
 import json
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -19,7 +20,8 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from adapters import doctor as doctor_checks
 from adapters import logs
-from adapters.runtime import ROLES, open_database, serve
+from adapters.runtime import ROLES, ensure_secret, open_database, serve
+from adapters.telegram import invite as telegram_invite
 from config.settings import Settings, load_settings
 from gateway.errors import ConfigError, GatewayError
 from gateway.tickets import parse_ref
@@ -141,6 +143,19 @@ def members_import(file: Path, config: ConfigOption = None) -> None:
     print(f"imported {good} members, {bad} bad rows")
     if bad:
         raise typer.Exit(code=2)
+
+
+@members_app.command("invite")
+def members_invite(member_id: str, config: ConfigOption = None) -> None:
+    """Mail a member a Telegram deep link that links their account in one step."""
+    settings = guarded(lambda: load_settings(config))
+    username = guarded(lambda: telegram_invite.bot_username(settings))
+    engine = guarded(lambda: open_database(settings))
+    invitation = guarded(lambda: telegram_invite.invite(
+        settings, engine, member_id, username, datetime.now(UTC), ensure_secret(settings)))
+    print(invitation.link)
+    print(f"queued the invitation to {invitation.email} (expires "
+          f"{invitation.expires_at.isoformat(timespec='minutes')})", file=sys.stderr)
 
 
 @agents_app.command("add")

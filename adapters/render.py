@@ -10,6 +10,9 @@ Templates live in `config/locales/<lang>.toml`, one file per language:
 
 A missing language file or a kind missing from it falls back to English, the
 whole message then being English (strings, statuses and dates alike).
+
+`channel` ("email" or "telegram", set by the core on member replies; "email" when a
+reply does not say) lets a template word "reply to this email" for Telegram.
 """
 
 from __future__ import annotations
@@ -358,7 +361,7 @@ class TemplateRenderer:
         kind = catalog.kinds.get(reply.kind)
         if kind is None:
             raise UnknownKind(f"no template for reply kind {reply.kind!r}")
-        context: dict[str, Any] = dict(reply.data)
+        context: dict[str, Any] = {"channel": "email", **reply.data}
         context["lang"] = catalog.language
         context["_locale"] = catalog.locale
         context["_statuses"] = catalog.statuses

@@ -65,7 +65,8 @@ def main() -> None:
     rng, pool = random.Random(args.seed), corpus_messages()
     crashes: list[str] = []
     unreadable, slowest, total = 0, 0.0, 0.0
-    for _ in range(args.count):
+    slow_dir = Path(os.environ.get("FUZZ_SLOW_DIR", ""))
+    for number in range(args.count):
         raw = mutate(rng, pool)
         started = time.process_time()
         try:
@@ -76,6 +77,8 @@ def main() -> None:
             crashes.append(traceback.format_exc(limit=3))
         spent = time.process_time() - started
         total, slowest = total + spent, max(slowest, spent)
+        if spent > 1.0 and slow_dir.parts:  # keep the inputs that break the 1 s budget
+            (slow_dir / f"slow-{number}.eml").write_bytes(raw)
     print(json.dumps({"messages": args.count, "unexpected_exceptions": len(crashes),
                       "unreadable": unreadable, "cpu_ms_mean": round(total / args.count * 1000, 2),
                       "cpu_ms_max": round(slowest * 1000, 1)}, indent=2))

@@ -82,6 +82,7 @@ class TelegramSettings(Section):
     secret_token: str = ""
     poll_timeout: int = 30  # seconds a getUpdates long poll waits
     link_token_hours: float = 72  # a `/start <token>` deep link expires after this long
+    bot_username: str = ""  # for `members invite` links; empty: asked of getMe
 
 
 class LanguageName(Section):

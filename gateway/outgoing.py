@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import uuid
@@ -30,6 +31,11 @@ def one_line(text: str, limit: int = 250) -> str:
     return " ".join(_UNSAFE.sub(" ", text).split())[:limit]
 
 
+def for_channel(reply: Reply, channel: Channel) -> Reply:
+    """A member's reply knows where it goes, so its wording can say "reply to this message"."""
+    return dataclasses.replace(reply, data={**reply.data, "channel": channel.value})
+
+
 def thread_root(ticket: Ticket, domain: str) -> str:
     return f"ti-{ticket.number}.thread@{domain}"
 
@@ -55,12 +61,14 @@ class Outgoing:
             return
         key = (self._desk.keys.sign(ticket.number, Role.MEMBER, member.email, self._now)
                if ticket and channel is Channel.EMAIL else None)
-        self._add(recipient, reply, ticket, answering, key, auto, (), channel)
+        self._add(recipient, for_channel(reply, channel), ticket, answering, key, auto, (),
+                  channel)
 
     def to_address(self, address: str, reply: Reply, answering: InboundMessage) -> None:
         """An automatic reply to a sender who is not (yet) a member: capped like any other."""
         if self._under_cap(address):
-            self._add(address, reply, None, answering, None, True, (), answering.channel)
+            self._add(address, for_channel(reply, answering.channel), None, answering, None,
+                      True, (), answering.channel)
 
     def to_agents(self, ticket: Ticket, reply: Reply,
                   attachments: Sequence[AttachmentRef] = ()) -> None:

@@ -10,8 +10,11 @@ from typing import Any
 
 import pytest
 
+import store.tables  # noqa: F401  (before the Telegram sender: store.tables_telegram needs it)
 from adapters.render import AGENT_KINDS, MEMBER_KINDS, TemplateRenderer, default_locales_dir
 from adapters.telegram.kinds import TELEGRAM_AGENT_KINDS, TELEGRAM_MEMBER_KINDS
+from adapters.telegram.sender import telegram_text
+from gateway.messages import Channel, OutboundMessage
 from gateway.replies import Reply
 
 LOCALES = default_locales_dir()
@@ -385,3 +388,41 @@ def test_czech_plural_forms(renderer: TemplateRenderer) -> None:
     assert "1 dnem" in renderer.render(Reply("refusal_reopen_expired", "cs", one)).text
     many = renderer.render(Reply("refusal_reopen_expired", "cs", SAMPLES["refusal_reopen_expired"]))
     assert "14 dny" in many.text
+
+
+def _in_telegram(renderer: TemplateRenderer, kind: str, lang: str) -> str:
+    """What the member reads in Telegram: rendered for the channel, as the sender sends it."""
+    out = renderer.render(Reply(kind, lang, {**SAMPLES[kind], "channel": "telegram"}))
+    return telegram_text(OutboundMessage(
+        channel=Channel.TELEGRAM, recipient="501", subject=out.subject, text=out.text,
+        message_id="m@example.org", ticket_ref=REF))
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_telegram_ticket_opened_does_not_speak_of_email(
+    renderer: TemplateRenderer, lang: str
+) -> None:
+    text = _in_telegram(renderer, "ticket_opened", lang)
+    assert "mail" not in text.lower()
+    assert "##-" not in text
+    assert REF in text
+    assert f"/close {REF}" in text
+    assert "setup.exe" in text  # the rejected attachments are still listed
+    email = renderer.render(Reply("ticket_opened", lang, {**SAMPLES["ticket_opened"],
+                                                          "channel": "email"}))
+    assert email == renderer.render(Reply("ticket_opened", lang, SAMPLES["ticket_opened"]))
+    assert "mail" in email.text.lower()
+
+
+@pytest.mark.parametrize("lang", LANGUAGE_FILES)
+@pytest.mark.parametrize("kind", sorted(TICKET_MAIL_KINDS | {"refusal_reopen_expired"}))
+def test_ticket_messages_in_telegram_do_not_speak_of_email(
+    renderer: TemplateRenderer, lang: str, kind: str
+) -> None:
+    text = _in_telegram(renderer, kind, lang).lower()
+    email_words = ("mail", "correo", "sähköpost", "first line", "eerste regel", "første linje",
+                   "première ligne", "prvním řádku", "ensimmäisellä rivillä", "ersten zeile",
+                   "primera línea")
+    for word in email_words:
+        assert word not in text, f"{word!r} in {lang}/{kind}"
+    assert REF.lower() in text

@@ -26,6 +26,7 @@ DATA: dict[str, Any] = {
     "window_end": AT, "en_start": AT, "en_end": AT, "all_start": AT, "all_end": AT,
     "step": "name", "position": 2, "agent_name": "Emma", "by_agent": True, "chat_id": 4,
     "name": "Bo", "email": "bo@example.net", "new": True, "agent": "emma@example.org",
+    "link": "https://t.me/desk_bot?start=abc", "expires_at": AT,
 }
 
 
