@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from store.tables import utc
+from store.columns import utc
 
 
 class TelegramCursorRow(SQLModel, table=True):
