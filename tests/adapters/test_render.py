@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-import store.tables  # noqa: F401  (before the Telegram sender: store.tables_telegram needs it)
 from adapters.render import AGENT_KINDS, MEMBER_KINDS, TemplateRenderer, default_locales_dir
 from adapters.telegram.kinds import TELEGRAM_AGENT_KINDS, TELEGRAM_MEMBER_KINDS
 from adapters.telegram.sender import telegram_text
