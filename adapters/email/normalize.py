@@ -13,9 +13,9 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from email.message import Message
 from email.parser import BytesParser
+from typing import Any
 
 from adapters.email import parts as mime
 from adapters.email.automation import Facts, classify

@@ -15,6 +15,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import Engine
 
 from store import admin
@@ -94,6 +95,60 @@ def gateway(tmp_path: Path, database_url: str, engine: Engine) -> Iterator[Gatew
            "GATEWAY_SECURITY__SECRET": "e2e-secret", "GATEWAY_SMTP__PORT": str(free_port())}
     env.pop("GATEWAY_CONFIG", None)
     gw = Gateway(tmp_path, env, port=int(env["GATEWAY_SMTP__PORT"]))
+    gw.start()
+    yield gw
+    if gw.process is not None:
+        gw.stop(signal.SIGKILL)
+
+
+class Sink:
+    """A local SMTP relay that keeps what the gateway sends."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.port = 0
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        parsed = message_from_bytes(getattr(envelope, "content", b""), policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.messages.append(parsed)
+        return "250 2.0.0 OK"
+
+    def to(self, recipient: str, timeout: float = 15) -> list[EmailMessage]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [m for m in self.messages if m["To"] == recipient]
+            if found:
+                return found
+            time.sleep(0.1)
+        raise AssertionError(f"the relay got nothing for {recipient}")
+
+
+@pytest.fixture
+def relay() -> Iterator[Sink]:
+    sink = Sink()
+    sink.port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    yield sink
+    controller.stop()
+
+
+@pytest.fixture
+def relayed(tmp_path: Path, database_url: str, engine: Engine, relay: Sink) -> Iterator[Gateway]:
+    """The gateway sending through `relay` instead of writing .eml files."""
+    admin.upsert_member(engine, member_id="1001", name="Anna de Vries",
+                        email="anna@example.net", rank="Gold", language="nl")
+    admin.upsert_agent(engine, email="agent.nl@example.org", name="Piet", languages=["nl"])
+    port = free_port()
+    env = {**os.environ, "GATEWAY_DATA_DIR": str(tmp_path), "GATEWAY_DATABASE__URL": database_url,
+           "GATEWAY_SECURITY__SECRET": "e2e-secret", "GATEWAY_SMTP__PORT": str(port),
+           "GATEWAY_SMTP__MAX_MESSAGE_BYTES": "200000",
+           "GATEWAY_OUTBOUND__HOST": "127.0.0.1",
+           "GATEWAY_OUTBOUND__PORT": str(relay.port),
+           "GATEWAY_OUTBOUND__SECURITY": "none"}
+    env.pop("GATEWAY_CONFIG", None)
+    gw = Gateway(tmp_path, env, port=port)
     gw.start()
     yield gw
     if gw.process is not None:
