@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
-from gateway import handlers
-from gateway.commands import Command, Unresolved
+from gateway import handlers, notify
+from gateway.commands import AgentReply, Command, Unresolved
 from gateway.desk import Desk
 from gateway.handlers import Outcome
 from gateway.messages import Channel, InboundMessage
@@ -16,6 +16,7 @@ from gateway.people import Agent, Member
 from gateway.policy import chain
 from gateway.policy.verdict import PolicyContext
 from gateway.ports import UnitOfWork
+from gateway.replies import Reply
 
 
 def handle_inbound(msg: InboundMessage, uow: UnitOfWork, desk: Desk, now: datetime) -> Outcome:
@@ -30,10 +31,12 @@ def handle_inbound(msg: InboundMessage, uow: UnitOfWork, desk: Desk, now: dateti
             out.to_address(msg.sender, verdict.reply, msg)
         return Outcome(False, verdict.reason, verdict.rule, sent=len(out.sent))
     assert command is not None  # the known-sender rule refused everyone without one
-    request = handlers.Request(msg, member, agent, uow, desk, out, now)
     if isinstance(command, Unresolved):
-        return _unresolved(command, request)
-    outcome = handlers.dispatch(command, request)
+        return _unresolved(command, msg, member, agent, out)
+    outcome = handlers.dispatch(command, handlers.Request(msg, member, agent, uow, desk, now))
+    if isinstance(command, AgentReply):  # the agent writes; the ticket's member is told
+        member = uow.members.get(command.ticket.member_id)
+    notify.announce(outcome.events, notify.Audience(member, agent, msg, out, desk, now))
     return dataclasses.replace(outcome, sent=len(out.sent))
 
 
@@ -57,12 +60,13 @@ def _parse(msg: InboundMessage, member: Member | None, agent: Agent | None,
     return None
 
 
-def _unresolved(command: Unresolved, request: handlers.Request) -> Outcome:
-    out, msg = request.out, request.msg
-    if command.reason == "agent-key" and request.agent:
+def _unresolved(command: Unresolved, msg: InboundMessage, member: Member | None,
+                agent: Agent | None, out: Outgoing) -> Outcome:
+    if command.reason == "agent-key" and agent:
         error = "it did not reach a ticket: reply to a ticket notification to act on a ticket"
-        out.to_agent(request.agent, handlers.agent_error("", error), None)
-    elif request.member and out.once_per(f"refusal:not-found:{msg.sender}", DAY):
-        reply = handlers.member_reply(request.member, "refusal_not_found", {"ref": command.ref})
-        out.to_member(request.member, reply, answering=msg)
+        out.to_agent(agent, notify.agent_error("", error), None)
+    elif member and out.once_per(f"refusal:not-found:{msg.sender}", DAY):
+        reply = Reply("refusal_not_found", member.language,
+                      {"member_name": member.name, "ref": command.ref})
+        out.to_member(member, reply, answering=msg)
     return Outcome(False, command.reason, "parsing", sent=len(out.sent))
