@@ -86,19 +86,25 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+def prepare(database: str, prefix: str) -> tuple[Path, str, Engine]:
+    """A data dir, a migrated empty database and MEMBERS Gold members."""
+    data_dir = Path(tempfile.mkdtemp(prefix=prefix))
+    url = bench_database(database) or f"sqlite:///{data_dir / 'gateway.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    for number in range(MEMBERS):
+        admin.upsert_member(engine, member_id=str(number), name=f"Member {number}",
+                            email=f"member{number}@bench.example", rank="Gold", language="nl")
+    return data_dir, url, engine
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--sessions", type=int, default=50)
     parser.add_argument("--database", default="")
     args = parser.parse_args()
-    data_dir = Path(tempfile.mkdtemp(prefix="gw-bench-"))
-    url = bench_database(args.database) or f"sqlite:///{data_dir / 'gateway.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    for number in range(MEMBERS):
-        admin.upsert_member(engine, member_id=str(number), name=f"Member {number}",
-                            email=f"member{number}@bench.example", rank="Gold", language="nl")
+    data_dir, url, engine = prepare(args.database, "gw-bench-")
     port = free_port()
     env = {**os.environ, "GATEWAY_DATA_DIR": str(data_dir), "GATEWAY_DATABASE__URL": url,
            "GATEWAY_SMTP__PORT": str(port), "GATEWAY_SECURITY__SECRET": "bench",

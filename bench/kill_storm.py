@@ -19,7 +19,6 @@ import signal
 import smtplib
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from email import message_from_bytes
@@ -31,10 +30,7 @@ from sqlalchemy import Engine, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.email_path import MEMBERS, bench_database, message, waiting  # noqa: E402
-from store import admin  # noqa: E402
-from store.engine import make_engine  # noqa: E402
-from store.migrate import upgrade  # noqa: E402
+from bench.email_path import message, prepare, waiting  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 
 
@@ -87,13 +83,7 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--database", default="")
     args = parser.parse_args()
-    data_dir = Path(tempfile.mkdtemp(prefix="gw-storm-"))
-    url = bench_database(args.database) or f"sqlite:///{data_dir / 'gateway.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    for number in range(MEMBERS):
-        admin.upsert_member(engine, member_id=str(number), name=f"Member {number}",
-                            email=f"member{number}@bench.example", rank="Gold", language="nl")
+    data_dir, url, engine = prepare(args.database, "gw-storm-")
     sink = Sink()
     relay = Controller(sink, hostname="127.0.0.1", port=free_port())
     relay.start()
