@@ -28,13 +28,14 @@ class Audience:
     desk: Desk
     now: datetime
 
-    def tell_member(self, kind: str, ticket: Ticket | None, data: Mapping[str, Any] = {},
-                    *, auto: bool = True) -> None:
+    def tell_member(self, kind: str, ticket: Ticket | None,
+                    data: Mapping[str, Any] | None = None, *, auto: bool = True) -> None:
         if self.member is None:
             return
         language = ticket.language if ticket else self.member.language
         base = {"member_name": self.member.name, **(ticket_data(ticket) if ticket else {})}
-        self.out.to_member(self.member, Reply(kind, language, {**base, **data}), ticket=ticket,
+        self.out.to_member(self.member, Reply(kind, language, {**base, **(data or {})}),
+                           ticket=ticket,
                            answering=self.msg if auto else None, auto=auto)
 
     def tell_agents(self, kind: str, ticket: Ticket, data: Mapping[str, Any]) -> None:
