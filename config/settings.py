@@ -134,6 +134,11 @@ class SecuritySettings(Section):
     allow_unauthenticated: bool = False
 
 
+class WorkerSettings(Section):
+    parse_cpu_seconds: float = Field(default=1.0, gt=0)  # parsing one message may take this much CPU
+    max_attempts: int = Field(default=3, ge=1)  # an item that crashed this often is quarantined
+
+
 class Settings(BaseSettings):
     config_files: ClassVar[tuple[Path, ...]] = ()  # the TOML files, merged in order
     model_config = SettingsConfigDict(
@@ -151,6 +156,7 @@ class Settings(BaseSettings):
     policy: PolicySettings = Field(default_factory=PolicySettings)
     hours: HoursSettings = Field(default_factory=HoursSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
 
     @field_validator("data_dir")
     @classmethod
