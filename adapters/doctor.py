@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from rich.console import Console
+from sqlmodel import Session, select
 
 from adapters.email import imap_session
 from adapters.runtime import check_exposure, ensure_secret, make_desk, make_mail_sender, open_database
 from config.settings import Settings
+from gateway.bounces import BOUNCE_KEY, BOUNCE_WINDOW, SUSPEND_AFTER_BOUNCES
 from gateway.errors import DeliveryError, GatewayError
+from store.tables import AgentRow
+from store.unit_of_work import SqlCounters
 
 console = Console(stderr=True, highlight=False)
 
@@ -21,6 +26,7 @@ async def run_checks(settings: Settings) -> list[str]:
         ("configuration", lambda: _sync(lambda: _configuration(settings))),
         ("database", lambda: _sync(lambda: _database(settings))),
         ("outbound", lambda: _outbound(settings)),
+        ("agent mail", lambda: _sync(lambda: _agent_mail(settings))),
     ]
     if settings.telegram.enabled:
         checks.append(("telegram", lambda: _telegram(settings)))
@@ -60,6 +66,28 @@ def _database(settings: Settings) -> str:
     engine = open_database(settings)
     engine.dispose()
     return f"{engine.dialect.name} reachable, migrations applied, durable commits"
+
+
+def _agent_mail(settings: Settings) -> str:
+    """Agents' addresses whose mail is suspended after hard bounces (gateway.bounces)."""
+    engine = open_database(settings, migrate=False)
+    try:
+        with Session(engine) as session:
+            addresses = {a.lower() for a in session.exec(select(AgentRow.email)).all()}
+            addresses.add(settings.agents.default_address.lower())
+            counters, now = SqlCounters(session), datetime.now(UTC)
+            suspended = sorted(a for a in addresses if counters.peek(
+                f"{BOUNCE_KEY}{a}", BOUNCE_WINDOW, now) >= SUSPEND_AFTER_BOUNCES)
+    finally:
+        engine.dispose()
+    if suspended:
+        keys = ", ".join(f"'{BOUNCE_KEY}{a}'" for a in suspended)
+        raise ValueError(
+            f"mail to {', '.join(suspended)} is suspended after {SUSPEND_AFTER_BOUNCES} hard "
+            f"bounces within {BOUNCE_WINDOW.days} days; their notifications go to the other "
+            "agents of the language, else agents.default_address. Fix the mailbox (or change "
+            f"the agent's address), then resume with: DELETE FROM counters WHERE key IN ({keys})")
+    return f"{len(addresses)} agent addresses, none suspended by bounces"
 
 
 async def _outbound(settings: Settings) -> str:

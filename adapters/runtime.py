@@ -24,6 +24,7 @@ from adapters.email.smtp_sender import FileSender, SmtpSender
 from adapters.email.smtp_server import SmtpServer
 from adapters.inbox_writer import InboxWriter
 from adapters.language import LangidDetector
+from adapters.parse_budget import ParseBudget
 from adapters.render import TemplateRenderer
 from adapters.telegram.service import start_telegram
 from adapters.worker import MailSender, Worker, utc_now
@@ -116,6 +117,9 @@ def make_worker(settings: Settings, engine: Engine) -> Worker:
         sender_check=SenderCheck(settings.security.sender_auth, settings.security.authserv_id),
         mail=make_mail_sender(settings), from_name=settings.email.name,
         max_age=timedelta(days=settings.outbound.max_age_days),
+        # The child process starts with the first message; `serve` stops it.
+        parse_budget=ParseBudget(settings.worker.parse_cpu_seconds),
+        max_attempts=settings.worker.max_attempts,
     )
 
 
@@ -198,6 +202,8 @@ async def serve(settings: Settings, only: frozenset[str] = frozenset(ROLES)) -> 
     print(ready_line(settings, smtp.port if smtp else None), flush=True)
     await stopping.wait()
     log.info("stopping: no new work is taken")
+    if worker.parse_budget:  # a message being parsed is left for the next start, uncounted
+        worker.parse_budget.close()
     if smtp:
         await smtp.stop()
     if imap:

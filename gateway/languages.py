@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 SEPARATORS = "-–—:"
-_SPLIT = re.compile(rf"\s*[{SEPARATORS}]\s*")
+# The language name must end within this many characters of the title; the
+# separator is looked for only there, so a long title costs one bounded scan.
+MAX_NAME_CHARS = 100
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,21 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).strip()
 
 
+def split_title(title: str) -> tuple[str, str] | None:
+    """(name, summary) around the first separator, both stripped; None without one.
+
+    A plain scan, not a regex: `\\s*[-:]\\s*` tried at every start of a long
+    run of spaces is quadratic.
+    """
+    text = title.lstrip()
+    head = text[: MAX_NAME_CHARS + 1]
+    found = [i for i in (head.find(sep) for sep in SEPARATORS) if i >= 0]
+    if not found:
+        return None
+    cut = min(found)
+    return text[:cut].strip(), text[cut + 1 :].strip()
+
+
 class LanguageTable:
     """The configured title languages, indexed by folded name."""
 
@@ -41,13 +57,14 @@ class LanguageTable:
 
     def parse_title(self, title: str) -> TitleLanguage | None:
         """The language a title declares, or None when it does not start with one."""
-        parts = _SPLIT.split(title.strip(), maxsplit=1)
-        if len(parts) != 2 or not parts[1].strip():
+        parts = split_title(title)
+        if parts is None:
             return None
-        language = self._by_name.get(fold(parts[0]))
-        if language is None:
+        name, summary = parts
+        language = self._by_name.get(fold(name))
+        if language is None or not summary:
             return None
-        return TitleLanguage(language.code, parts[0].strip(), parts[1].strip())
+        return TitleLanguage(language.code, name, summary)
 
     def example(self, code: str) -> str:
         language = self.by_code.get(code) or self.by_code.get("en")

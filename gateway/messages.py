@@ -64,6 +64,11 @@ class InboundMessage:
     authenticated: bool = True
     rejected_attachments: tuple[str, ...] = ()
     bounced: tuple[str, ...] = ()  # addresses a delivery report says failed for good
+    # What could prove a report is about our mail (counted only then): the addresses it was
+    # delivered to (SMTP envelope, else Delivered-To/X-Original-To/To: VERP return paths),
+    # and the Message-IDs of the original it quotes.
+    report_to: tuple[str, ...] = ()
+    reported_message_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,3 +91,11 @@ class OutboundMessage:
     auto: bool = True
     kind: str = ""
     attachments: tuple[AttachmentRef, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class SentMail:
+    """An email the gateway wrote to its outbox: which row, to whom."""
+
+    outbox_id: int
+    recipient: str

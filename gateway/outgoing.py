@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from gateway.bounces import suspended
 from gateway.desk import Desk
 from gateway.messages import AttachmentRef, Channel, InboundMessage, OutboundMessage
-from gateway.people import Agent, Member
+from gateway.people import Agent, Member, fold_address
 from gateway.ports import UnitOfWork
 from gateway.replies import Reply
 from gateway.replykeys import Role, address_with_key
@@ -20,9 +22,7 @@ from gateway.tickets import Ticket
 log = logging.getLogger(__name__)
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
-BOUNCE_KEY = "hard-bounce:"
-BOUNCE_WINDOW = timedelta(days=30)
-SUSPEND_AFTER_BOUNCES = 3
+AUTO_KEY = "auto-reply:"
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]+")
 
 
@@ -72,29 +72,43 @@ class Outgoing:
 
     def to_agents(self, ticket: Ticket, reply: Reply,
                   attachments: Sequence[AttachmentRef] = ()) -> None:
+        """Counted toward each agent's cap but never suppressed: members' mail causes them."""
         for address in self.agent_addresses(ticket.language):
+            self._count(address)
             key = self._desk.keys.sign(ticket.number, Role.AGENT, address, self._now)
             # Stamped automatic, so agents' own out-of-office replies do not come back.
             self._add(address, reply, ticket, None, key, True, tuple(attachments))
 
     def to_agent(self, agent: Agent, reply: Reply, ticket: Ticket | None) -> None:
-        self._add(agent.email, reply, ticket, None, None, True, ())
+        """An answer to the agent's own mail: once per reason an hour, and capped.
+
+        An autoresponder without auto-reply headers on an agent's mailbox answers each of
+        these with another mail the gateway cannot act on; this is what stops that loop.
+        """
+        about = f"{reply.kind}|{reply.data.get('ref', '')}|{reply.data.get('error', '')}"
+        reason = hashlib.sha256(about.encode())
+        if not self.once_per(f"agent-answer:{reason.hexdigest()[:16]}:{agent.email}", HOUR):
+            log.info("answer to an agent suppressed: sent once this hour", extra={
+                "kind": reply.kind})
+            return
+        if self._under_cap(agent.email):
+            self._add(agent.email, reply, ticket, None, None, True, ())
 
     def agent_addresses(self, language: str) -> list[str]:
-        agents = self._uow.agents.for_language(language)
-        return sorted({agent.email for agent in agents}) or [self._desk.default_agent_address]
+        """The language's agents whose mail is not suspended, else the default address."""
+        agents = {agent.email for agent in self._uow.agents.for_language(language)}
+        live = sorted(a for a in agents if not suspended(a, self._uow, self._now))
+        return live or [self._desk.default_agent_address]
 
     def once_per(self, key: str, window: timedelta) -> bool:
         """True the first time `key` is seen in the current window."""
         return self._uow.counters.hit(key, window, self._now) == 1
 
-    def _suspended(self, address: str) -> bool:
-        """After 3 hard bounces in the window, mail to the address stops (RELIABILITY 20)."""
-        key = f"{BOUNCE_KEY}{address.lower()}"
-        return self._uow.counters.peek(key, BOUNCE_WINDOW, self._now) >= SUSPEND_AFTER_BOUNCES
+    def _count(self, address: str) -> int:
+        return self._uow.counters.hit(f"{AUTO_KEY}{fold_address(address)}", HOUR, self._now)
 
     def _under_cap(self, address: str) -> bool:
-        count = self._uow.counters.hit(f"auto-reply:{address}", HOUR, self._now)
+        count = self._count(address)
         if count > self._desk.max_auto_replies_per_hour:
             log.info("automatic reply suppressed: cap reached", extra={"count": count})
             return False
@@ -103,7 +117,8 @@ class Outgoing:
     def _add(self, recipient: str, reply: Reply, ticket: Ticket | None,
              answering: InboundMessage | None, key: str | None, auto: bool,
              attachments: tuple[AttachmentRef, ...], channel: Channel = Channel.EMAIL) -> None:
-        if channel is Channel.EMAIL and self._suspended(recipient):
+        # After 3 proven hard bounces in the window, mail to the address stops (RELIABILITY 20).
+        if channel is Channel.EMAIL and suspended(recipient, self._uow, self._now):
             log.warning("mail to a hard-bouncing address suppressed", extra={"kind": reply.kind})
             return
         rendered = self._desk.renderer.render(reply)

@@ -31,7 +31,10 @@ LIST_KEYWORDS = frozenset(fold(word) for word in (
     "omat tiketit", "omat tukipyynnöt", "tila", "tilanne",  # fi
     "meine tickets", "meine anfragen",  # de
 ))
-_REPLY_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|sv|vs|antw|tr|odp|r)\s*(\[\d+\])?\s*:\s*)+", re.I)
+# Possessive runs: "re" + 10,000 spaces must not try every split of the spaces.
+_REPLY_PREFIX = re.compile(
+    r"^\s*+((re|fw|fwd|aw|sv|vs|antw|tr|odp|r)\s*+(\[\d++\])?+\s*+:\s*+)+", re.I
+)
 
 
 def strip_reply_prefixes(subject: str) -> str:

@@ -7,6 +7,17 @@ from enum import StrEnum
 
 from gateway.messages import Attachment, Channel
 
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def fold_address(address: str) -> str:
+    """The form addresses are compared in: A-Z lower-cased, every other character exact.
+
+    `str.lower()` would fold look-alikes such as the Kelvin sign (U+212A) into `k`, so
+    "\u212aate@x" would act as "kate@x".
+    """
+    return address.translate(_ASCII_LOWER)
+
 
 @dataclass(frozen=True)
 class Member:

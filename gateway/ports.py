@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from gateway.messages import Channel, OutboundMessage
+from gateway.messages import Channel, OutboundMessage, SentMail
 from gateway.people import Agent, Entry, Member
 from gateway.replies import Rendered, Reply
 from gateway.tickets import Status, Ticket
@@ -48,6 +48,13 @@ class Tickets(Protocol):
 
 class Outbox(Protocol):
     def add(self, message: OutboundMessage, at: datetime) -> None: ...
+    def sent_mail(self, outbox_id: int) -> SentMail | None:
+        """The email row `outbox_id`, if there is one."""
+        ...
+
+    def sent_with_message_id(self, message_ids: Sequence[str]) -> Sequence[SentMail]:
+        """The email rows whose Message-ID is one of `message_ids`."""
+        ...
 
 
 class Counters(Protocol):

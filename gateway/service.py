@@ -6,11 +6,12 @@ import dataclasses
 from datetime import datetime
 
 from gateway import handlers, notify
+from gateway.bounces import record_bounces
 from gateway.commands import AgentReply, Command, Unresolved
 from gateway.desk import Desk
 from gateway.handlers import Outcome
 from gateway.messages import Channel, InboundMessage
-from gateway.outgoing import BOUNCE_KEY, BOUNCE_WINDOW, DAY, Outgoing
+from gateway.outgoing import DAY, Outgoing
 from gateway.parsing import parse_agent, parse_member
 from gateway.people import Agent, Member
 from gateway.policy import chain
@@ -20,8 +21,7 @@ from gateway.replies import Reply
 
 
 def handle_inbound(msg: InboundMessage, uow: UnitOfWork, desk: Desk, now: datetime) -> Outcome:
-    for address in msg.bounced:  # counted before the loop guard refuses the report itself
-        uow.counters.hit(f"{BOUNCE_KEY}{address}", BOUNCE_WINDOW, now)
+    record_bounces(msg, uow, desk, now)  # before the loop guard refuses the report itself
     member, agent = identify(msg, uow)
     command = _parse(msg, member, agent, uow, desk, now)
     out = Outgoing(uow, desk, now)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from gateway.people import fold_address
 from store.tables import (
     AgentRow,
     AttachmentRow,
@@ -28,7 +29,7 @@ def upsert_member(engine: Engine, *, member_id: str, name: str, email: str, rank
         row = session.exec(select(MemberRow).where(col(MemberRow.member_id) == member_id)).first()
         added = row is None
         row = row or MemberRow(member_id=member_id, name=name, email=email, rank=rank)
-        row.name, row.email, row.rank = name, email.lower(), rank
+        row.name, row.email, row.rank = name, fold_address(email), rank
         row.language = language or "en"
         if telegram_user_id is not None:
             row.telegram_user_id = telegram_user_id
@@ -39,9 +40,10 @@ def upsert_member(engine: Engine, *, member_id: str, name: str, email: str, rank
 
 def upsert_agent(engine: Engine, *, email: str, name: str, languages: list[str]) -> bool:
     with Session(engine) as session:
-        row = session.exec(select(AgentRow).where(col(AgentRow.email) == email.lower())).first()
+        address = fold_address(email)
+        row = session.exec(select(AgentRow).where(col(AgentRow.email) == address)).first()
         added = row is None
-        row = row or AgentRow(email=email.lower(), name=name)
+        row = row or AgentRow(email=address, name=name)
         codes = {code.strip().lower() for code in languages if code.strip()}
         row.name, row.languages = name, ",".join(sorted(codes))
         session.add(row)

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, or_
 from sqlmodel import Session, col, select
 
 from gateway.messages import AttachmentRef, Channel, OutboundMessage
-from store.tables import OutboxRow
+from store.tables import AgentRow, MemberRow, OutboxRow
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 
@@ -58,6 +58,17 @@ def mark(engine: Engine, row_id: int, *, status: str, now: datetime, error: str 
             row.next_attempt_at = next_attempt_at
         session.add(row)
         session.commit()
+
+
+def is_known_recipient(engine: Engine, address: str, default_agent_address: str) -> bool:
+    """A member's or an agent's address: a failure there is the operator's problem."""
+    address = address.lower()
+    if address == default_agent_address.lower():
+        return True
+    with Session(engine) as session:
+        member = session.exec(select(MemberRow.id).where(col(MemberRow.email) == address)).first()
+        agent = session.exec(select(AgentRow.id).where(col(AgentRow.email) == address)).first()
+        return member is not None or agent is not None
 
 
 def rows(engine: Engine, status: str | None = None, limit: int = 200) -> Sequence[OutboxRow]:

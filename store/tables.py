@@ -80,8 +80,11 @@ class InboxRow(SQLModel, table=True):
     status: str = Field(default="received", max_length=16)  # received|done|refused|quarantined
     reason: str = Field(default="", max_length=200)
     ticket_ref: str = Field(default="", max_length=32)
-    attempts: int = 0
+    attempts: int = 0  # times processing started (counted before it starts: a crash counts)
     error: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # The sender authentication of the copy the core processed (None: not processed by the
+    # core). Another copy of the same mail is processed only if it authenticates better (F9).
+    authenticated: bool | None = None
     received_at: datetime = Field(sa_column=utc())
     processed_at: datetime | None = Field(default=None, sa_column=utc(nullable=True))
     lease_until: datetime | None = Field(default=None, sa_column=utc(nullable=True))

@@ -38,7 +38,7 @@ class TelegramLinkCodeRow(SQLModel, table=True):
     __tablename__ = "telegram_link_codes"
     id: int | None = Field(default=None, primary_key=True)
     telegram_user_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
-    member_id: str = Field(max_length=64)  # empty when the address matched nobody
+    member_id: str = Field(max_length=64, index=True)  # empty when no code was mailed
     code_hash: str = Field(max_length=64)
     tries: int = 0
     created_at: datetime = Field(sa_column=utc())
@@ -86,3 +86,19 @@ class TelegramChatRow(SQLModel, table=True):
     agent_email: str = Field(default="", max_length=320)
     created_at: datetime = Field(sa_column=utc())
     ended_at: datetime | None = Field(default=None, sa_column=utc(nullable=True))
+    mailed_at: datetime | None = Field(default=None, sa_column=utc(nullable=True))  # last agent mail
+
+
+class TelegramChatLineRow(SQLModel, table=True):
+    """A line the member wrote in a live chat, stored before any agent mail carries it.
+
+    `mailed_at` is empty until a batch mail to the agents carried the line.
+    """
+
+    __tablename__ = "telegram_chat_lines"
+    __table_args__ = (Index("ix_telegram_chat_lines_pending", "mailed_at", "chat_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(foreign_key="telegram_chats.id", index=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=utc())
+    mailed_at: datetime | None = Field(default=None, sa_column=utc(nullable=True))

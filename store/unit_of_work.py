@@ -13,8 +13,8 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from gateway.messages import Channel, OutboundMessage
-from gateway.people import Agent, Entry, Member
+from gateway.messages import Channel, OutboundMessage, SentMail
+from gateway.people import Agent, Entry, Member, fold_address
 from gateway.tickets import Status, Ticket
 from store.blobs import BlobStore
 from store.tables import (
@@ -55,7 +55,7 @@ class SqlMembers:
         return to_member(row) if row else None
 
     def by_email(self, address: str) -> Member | None:
-        return self._one(col(MemberRow.email) == address.lower())
+        return self._one(col(MemberRow.email) == fold_address(address))
 
     def by_telegram(self, user_id: int) -> Member | None:
         return self._one(col(MemberRow.telegram_user_id) == user_id)
@@ -69,7 +69,7 @@ class SqlAgents:
         self._s = session
 
     def by_email(self, address: str) -> Agent | None:
-        row = self._s.exec(select(AgentRow).where(col(AgentRow.email) == address.lower())).first()
+        row = self._s.exec(select(AgentRow).where(col(AgentRow.email) == fold_address(address))).first()
         return self._agent(row) if row else None
 
     def for_language(self, code: str) -> Sequence[Agent]:
@@ -146,6 +146,9 @@ class SqlTickets:
                                       size=attachment.size, digest=digest))
 
 
+MAX_LOOKUP = 20  # Message-IDs looked up for one delivery report
+
+
 class SqlOutbox:
     def __init__(self, session: Session) -> None:
         self._s = session
@@ -155,6 +158,20 @@ class SqlOutbox:
                               message_id=message.message_id, ticket_ref=message.ticket_ref,
                               kind=message.kind, auto=message.auto, payload=encode(message),
                               created_at=at, next_attempt_at=at))
+
+    def sent_mail(self, outbox_id: int) -> SentMail | None:
+        row = self._s.get(OutboxRow, outbox_id)
+        if row is None or row.id is None or row.channel != Channel.EMAIL.value:
+            return None
+        return SentMail(row.id, row.recipient)
+
+    def sent_with_message_id(self, message_ids: Sequence[str]) -> Sequence[SentMail]:
+        ids = [m for m in message_ids if m][:MAX_LOOKUP]
+        if not ids:
+            return []
+        rows = self._s.exec(select(OutboxRow).where(col(OutboxRow.message_id).in_(ids),
+                                                    col(OutboxRow.channel) == Channel.EMAIL.value))
+        return [SentMail(row.id, row.recipient) for row in rows if row.id is not None]
 
 
 def encode(message: OutboundMessage) -> str:

@@ -21,12 +21,15 @@ from email.utils import format_datetime
 
 from gateway.messages import OutboundMessage
 
-__all__ = ["checked_address", "compose"]
+__all__ = ["checked_address", "compose", "needs_smtputf8"]
 
 _FORBIDDEN = re.compile(r"[\r\n\x00]")
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_UNSAFE = re.compile(r"[\x80-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")  # bidi, zero-width
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
 _LOCAL_PART = re.compile(rf"{_ATEXT}+(?:\.{_ATEXT}+)*")
+_UTEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\x80-\U0010ffff-]"  # RFC 6531: atext or any non-ASCII
+_UTF8_LOCAL_PART = re.compile(rf"{_UTEXT}+(?:\.{_UTEXT}+)*")
 _LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 _MSG_ID = re.compile(r"[!-~]+")  # printable ASCII, no space; <> and friends refused below
 _MSG_ID_SPECIALS = frozenset('<>"\\(),;[]')
@@ -38,18 +41,19 @@ _LINE_LIMIT = 76  # RFC 2047 section 2: lines carrying encoded words
 _EW_CHUNK_BYTES = 39  # 52 base64 characters: "Subject: " + 64-char word fits in 76
 
 
-def checked_address(value: str, what: str = "address") -> str:
+def checked_address(value: str, what: str = "address", *, utf8: bool = False) -> str:
     """Return `value` if it is one plain addr-spec (`local@domain`), else raise ValueError.
 
-    Quoted local parts, comments, display names, several addresses, CR/LF/NUL
-    and non-ASCII local parts are refused; a non-ASCII domain is IDNA-encoded.
+    Quoted local parts, comments, display names, several addresses and CR/LF/NUL
+    are refused; so are non-ASCII local parts unless `utf8` (the mail then needs
+    SMTPUTF8, RFC 6531). A non-ASCII domain is IDNA-encoded.
     """
     if not isinstance(value, str) or _FORBIDDEN.search(value):
         raise ValueError(f"{what} contains a line break or NUL")
     local, at, domain = value.rpartition("@")
-    if not at or not local or not domain or len(local) > 64:
+    if not at or not local or not domain or len(local.encode("utf-8", "replace")) > 64:
         raise ValueError(f"{what} is not a single address")
-    if not local.isascii() or not _LOCAL_PART.fullmatch(local):
+    if not (_LOCAL_PART.fullmatch(local) or (utf8 and _utf8_local_part(local))):
         raise ValueError(f"{what} has an unsupported local part")
     domain = domain.rstrip(".")
     if not domain.isascii():
@@ -63,6 +67,16 @@ def checked_address(value: str, what: str = "address") -> str:
     return f"{local}@{domain}"
 
 
+def _utf8_local_part(local: str) -> bool:
+    """A dot-atom of ASCII atext and printable non-ASCII characters (no spaces or controls)."""
+    return local.isprintable() and not _UNSAFE.search(local) and bool(
+        _UTF8_LOCAL_PART.fullmatch(local))
+
+
+def needs_smtputf8(address: str) -> bool:
+    return not address.isascii()
+
+
 def compose(
     msg: OutboundMessage,
     *,
@@ -71,13 +85,15 @@ def compose(
     load_blob: Callable[[str], bytes],
     now: datetime,
 ) -> bytes:
-    """Build the message's bytes (CRLF line ends, 7-bit clean)."""
+    """Build the message's bytes (CRLF line ends, 7-bit clean but for a UTF-8 recipient)."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     sender = checked_address(from_address, "from_address")
-    out = EmailMessage(policy=policy.SMTP)
+    recipient = checked_address(msg.recipient, "recipient", utf8=True)
+    utf8 = needs_smtputf8(recipient)  # RFC 6532: the To header carries the UTF-8 address
+    out = EmailMessage(policy=policy.SMTPUTF8 if utf8 else policy.SMTP)
     _put(out, "From", _fold_mailbox(from_name, sender))
-    _put(out, "To", [checked_address(msg.recipient, "recipient")])
+    _put(out, "To", [recipient], utf8=utf8)
     _put(out, "Subject", _fold_text(sanitize_subject(msg.subject), len("Subject: ")))
     _put(out, "Date", [format_datetime(now.astimezone(UTC))])
     _put(out, "Message-ID", [_msg_id(msg.message_id, "message_id")])
@@ -137,9 +153,9 @@ class _Folded:
         return " ".join(self._lines)
 
 
-def _put(out: EmailMessage, name: str, lines: list[str]) -> None:
+def _put(out: EmailMessage, name: str, lines: list[str], *, utf8: bool = False) -> None:
     for line in lines:
-        if _FORBIDDEN.search(line) or not line.isascii():
+        if _FORBIDDEN.search(line) or not (line.isascii() or utf8):
             raise ValueError(f"{name} would carry a line break, NUL or raw 8-bit text")
     out[name] = _Folded(name, lines)
 

@@ -12,6 +12,8 @@ import re
 import unicodedata
 from email.header import decode_header
 
+from gateway.people import fold_address
+
 MAX_HEADER_VALUE = 16_000  # characters of one header value we look at
 _MAX_ENCODED_WORDS = 200
 
@@ -156,7 +158,7 @@ def _strip_quoted_and_comments(value: str) -> tuple[str, bool]:
 
 
 def address_tokens(value: str, *, loose: bool = False) -> list[str] | None:
-    """Addr-specs in a raw address header, lower-cased; None when ambiguous.
+    """Addr-specs in a raw address header, A-Z lower-cased (`fold_address`); None when ambiguous.
 
     With `loose`, ambiguity is tolerated and every address-like token is given.
     """
@@ -167,7 +169,7 @@ def address_tokens(value: str, *, loose: bool = False) -> list[str] | None:
         bare = bare if balanced else value
     elif not balanced:
         return None
-    tokens = [m.group(0).lower().rstrip(".") for m in _ADDR_TOKEN.finditer(bare)]
+    tokens = [fold_address(m.group(0)).rstrip(".") for m in _ADDR_TOKEN.finditer(bare)]
     if not loose and bare.count("@") != len(tokens):
         return None
     return tokens

@@ -19,7 +19,7 @@ from typing import Any
 
 from adapters.email import parts as mime
 from adapters.email.automation import Facts, classify
-from adapters.email.bounces import hard_bounced
+from adapters.email.bounces import read_report
 from adapters.email.headers import (
     address_tokens,
     clean_line,
@@ -66,6 +66,7 @@ def parse_email(
     if walked is None:
         raise UnreadableMessage("The message has too many or too deeply nested MIME parts.")
     headers = _header_map(msg)
+    _check_single_headers(headers)
     from_raw = _first(headers, "from")
     sender = single_sender(from_raw)
     subject = clean_line(decode_words(_first(headers, "subject") or ""), 300)
@@ -81,6 +82,7 @@ def parse_email(
         content_types=tuple(item.content_type for item in walked),
         report_types=tuple(item.report_type for item in walked if item.report_type),
     )
+    report = read_report(walked, headers, envelope_recipients)
     return InboundMessage(
         channel=Channel.EMAIL,
         external_id=_external_id(_first(headers, "message-id"), raw),
@@ -95,7 +97,9 @@ def parse_email(
         attachments=attachments,
         rejected_attachments=rejected,
         automated=classify(facts, own_addresses),
-        bounced=hard_bounced(walked),
+        bounced=report.failed,
+        report_to=report.delivered_to,
+        reported_message_ids=report.message_ids,
     )
 
 
@@ -165,6 +169,21 @@ def _header_map(msg: Message) -> dict[str, list[str]]:
     for name, value in msg.raw_items():
         headers.setdefault(str(name).strip().lower(), []).append(str(value))
     return headers
+
+
+def _check_single_headers(headers: dict[str, list[str]]) -> None:
+    """Refuse a second copy of a header RFC 5322 §3.6 allows once.
+
+    We read the first copy, DKIM verifies the last: a signed mail replayed with a new
+    Subject or From on top would otherwise pass as its signer with the attacker's words.
+    """
+    for name in _SINGLE_HEADERS:
+        count = len(headers.get(name.lower(), ()))
+        if count > 1:
+            raise UnreadableMessage(f"malformed: {count} {name} headers")
+
+
+_SINGLE_HEADERS = ("From", "Sender", "Reply-To", "To", "Subject", "Date", "Message-ID")
 
 
 def _first(headers: dict[str, list[str]], name: str) -> str | None:

@@ -9,6 +9,7 @@ input).
 from __future__ import annotations
 
 import email.policy
+import logging
 import mimetypes
 import os
 import re
@@ -16,21 +17,22 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
-from fnmatch import fnmatch
 from typing import TypeVar
 
 from inscriptis import get_text
 
+from adapters import filetypes
 from adapters.email.headers import bytes_to_text, clean_line, decode_bytes, decode_words
 from gateway.messages import Attachment
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 _PARAM_HEADERS = ("content-type", "content-disposition", "content-transfer-encoding")
 _MAX_PARAM_HEADER = 4000
 _MAX_HTML_CHARS = 2_000_000
 _MAX_NAME = 100
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
-_TAGS = re.compile(r"<[^>]{0,2000}>")
+_TAGS = re.compile(r"<[^<>]{0,2000}+>")  # stops at the next "<": linear
 
 
 @dataclass(frozen=True)
@@ -212,26 +214,22 @@ def sanitize_filename(name: str, index: int, ctype: str) -> str:
     return name
 
 
-def _effective_type(ctype: str, filename: str) -> str:
-    if ctype in ("application/octet-stream", "application/x-unknown") and filename:
-        guessed, _ = mimetypes.guess_type(filename)
-        return guessed or ctype
-    return ctype
-
-
 def attachments(
     walked: list[Part], allowed: tuple[str, ...], max_bytes: int
 ) -> tuple[tuple[Attachment, ...], tuple[str, ...]]:
-    """Kept attachments and the sanitized names of the refused ones."""
+    """Kept attachments (typed by their content) and the sanitized names of the refused ones."""
     kept: list[Attachment] = []
     refused: list[str] = []
     for index, item in enumerate((i for i in walked if _is_attachment(i)), start=1):
         original = _filename(item.part)
-        ctype = _effective_type(item.content_type, original)
-        name = sanitize_filename(original, index, ctype)
         data = _payload(item.part)
-        if any(fnmatch(ctype, pattern.lower()) for pattern in allowed) and len(data) <= max_bytes:
-            kept.append(Attachment(filename=name, content_type=ctype, data=data))
+        verdict = (filetypes.decide(original, item.content_type, data, allowed)
+                   if len(data) <= max_bytes else filetypes.Refused("too big"))
+        if isinstance(verdict, filetypes.Accepted):
+            name = sanitize_filename(original, index, verdict.content_type)
+            kept.append(Attachment(filetypes.stored_name(name, verdict), verdict.content_type, data))
         else:
-            refused.append(name)
+            refused.append(sanitize_filename(original, index, item.content_type))
+            log.info("attachment refused", extra={"attachment": refused[-1], "reason": verdict.reason,
+                                                  "declared": item.content_type, "bytes": len(data)})
     return tuple(kept), tuple(refused)

@@ -6,7 +6,9 @@ wrapped), an Outlook "Original Message" separator or From/Sent header block,
 or a trailing run of ">" lines. Then a "-- " signature and a mobile "Sent
 from my ..." line at the end are removed. Interleaved answers between quotes
 are kept. All patterns are anchored and bounded (no catastrophic
-backtracking); lines are scanned once.
+backtracking): every run that could be split two ways is possessive (`*+`,
+`++`) or atomic, so a pattern costs time linear in the line it reads, and
+only lines of bounded length are looked at.
 """
 
 from __future__ import annotations
@@ -21,19 +23,22 @@ _WROTE_WORDS = (
     r"napisał\(a\)|napisał|napisała|napisal|написал\(а\)|написал|написала|пише|"
     r"escreveu|skrifaði|kirjutas|írta|yazdı|写道|寫道|a scris|pisze|píše|kirjoittaa"
 )
-_WROTE = re.compile(rf"(?<!\w)({_WROTE_WORDS})(?!\w)(.{{0,200}}:|\s*-*)\s*$", re.I)
-_ISO_DATE_HEADER = re.compile(r"^\s*\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\b.{0,160}$")
+_WROTE = re.compile(rf"(?<!\w)({_WROTE_WORDS})(?!\w)(.{{0,200}}:|\s*+-*+)\s*+$", re.I)
+_ISO_DATE_HEADER = re.compile(r"^\s*+\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\b.{0,160}+$")
 _ISO_DATE_TIME = re.compile(
-    r"^\s*\d{4}-\d{2}-\d{2} \d{1,2}:\d{2}( GMT[+-]\d{2}:?\d{2})? [^.!?]{1,80}$"
+    r"^\s*+\d{4}-\d{2}-\d{2} \d{1,2}:\d{2}( GMT[+-]\d{2}:?\d{2})? [^.!?]{1,80}+$"
 )
 _ON_DAY_TIME = re.compile(
-    r"^\s*On (Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? [^.!?]{0,60}\d{1,2}:\d{2}[^.!?]{0,60}$"
+    r"^\s*+On (Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*+,? [^.!?]{0,60}\d{1,2}:\d{2}[^.!?]{0,60}+$"
 )
-_ADDRESS_COLON = re.compile(r"^[^<>]{0,160}\d[^<>]{0,160}<[^<>\s]{1,100}@[^<>\s]{1,100}>\s?:\s*$")
-_OPENER = re.compile(r"^\s*(on|op|le|den|dne|am|el|il|em|dnia|w dniu|på|pe|\d+)\b", re.I)
-_MARKER_LOOSE = re.compile(r"^\s*##.{5,200}##\s*$")
+# "<name> <addr>:" with a digit (a date) in the name part; the digit is checked
+# in `_address_colon` so that the two runs around it need not backtrack.
+_ADDRESS_COLON = re.compile(r"^([^<>]{0,321}+)<[^<>\s]{1,100}@[^<>\s]{1,100}+>\s?:\s*+$")
+_DIGIT = re.compile(r"\d")
+_OPENER = re.compile(r"^\s*+(on|op|le|den|dne|am|el|il|em|dnia|w dniu|på|pe|\d+)\b", re.I)
+_MARKER_LOOSE = re.compile(r"^\s*+##.{5,200}##\s*+$")
 _SEPARATOR = re.compile(
-    r"^\s*[*_>\s]*-{2,}\s*[*_]*\s*("
+    r"^[*_>\s]*+-{2,}+\s*+[*_]*+\s*+("
     r"original message|oorspronkelijk bericht|oprindelig meddelelse|message d'origine|"
     r"původní zpráva|puvodni zprava|alkuperäinen viesti|ursprüngliche nachricht|"
     r"ursprungligt meddelande|opprinnelig melding|mensaje original|messaggio originale|"
@@ -41,10 +46,10 @@ _SEPARATOR = re.compile(
     r"message transféré|videresendt meddelelse|weitergeleitete nachricht|välitetty viesti|"
     r"přeposlaná zpráva|mensaje reenviado|messaggio inoltrato|vidarebefordrat meddelande|"
     r"исходное сообщение|пересылаемое сообщение|original meddelelse|originalnachricht"
-    r")\s*[*_]*\s*-*\s*[*_]*\s*$",
+    r")\s*+[*_]*+\s*+-*+\s*+[*_]*+\s*+$",
     re.I,
 )
-_FORWARD_INTRO = re.compile(r"^\s*(begin forwarded message|anfang der weitergeleiteten)", re.I)
+_FORWARD_INTRO = re.compile(r"^\s*+(begin forwarded message|anfang der weitergeleiteten)", re.I)
 _FROM_KEYS = r"from|van|fra|de|od|lähettäjä|von|från|da|remitente|mittente|от|frá|feladó|afsender"
 _OTHER_KEYS = (
     r"sent|date|to|subject|cc|reply-to|verzonden|datum|aan|onderwerp|sendt|til|emne|"
@@ -53,21 +58,26 @@ _OTHER_KEYS = (
     r"para|asunto|fecha|inviato|data|oggetto|wysłano|wysłane|do|temat|risposta|"
     r"kopie|kopio|kopi|отправлено|кому|тема|дата"
 )
-_FROM_LINE = re.compile(rf"^\s*[*_]*({_FROM_KEYS})\s?[*_]*\s?:[*_]*\s*\S", re.I)
-_OTHER_LINE = re.compile(rf"^\s*[*_]*({_OTHER_KEYS})\s?[*_]*\s?:", re.I)
-_RULE_LINE = re.compile(r"^\s*[_—=-]{8,}\s*$")
+_FROM_LINE = re.compile(rf"^\s*+[*_]*+({_FROM_KEYS})\s?[*_]*\s?:[*_]*\s*\S", re.I)
+_OTHER_LINE = re.compile(rf"^\s*+[*_]*+({_OTHER_KEYS})\s?[*_]*\s?:", re.I)
+_RULE_LINE = re.compile(r"^\s*+[_—=-]{8,}+\s*+$")
 _SIG_DELIMITER = re.compile(r"^(-- ?|--|__|—)$")
-_LINK = r"\s*(<[^>\s]{1,200}>|\[[^\]]{1,80}\]\([^)\s]{1,200}\))?"
-_DEVICE = r"(\w+[ -]?){1,5}"
+# The whitespace before a link is taken whole, so " please" may follow it
+# with its space already eaten (the look-behind in _MOBILE).
+_LINK = r"\s*+(<[^>\s]{1,200}+>|\[[^\]]{1,80}+\]\([^)\s]{1,200}+\))?"
+_EXCUSE = r"please excuse [^\n]{0,60}+"
+# One to five words, each taken whole (atomic), so "sent from my aaaa…#" fails
+# in one pass instead of trying every way to cut the run into words.
+_DEVICE = r"\w++(?:[ -]\w++){0,4}[ -]?"
 _MOBILE = re.compile(
-    r"^\s*[(<]{0,2}("
+    r"^\s*+[(<]{0,2}+("
     rf"sent from my {_DEVICE}|sent from {_DEVICE}|sent (with|via|using) {_DEVICE}|"
     rf"get outlook for \w+|verzonden (vanaf|met|van) (mijn )?{_DEVICE}|"
     rf"envoyé (de|depuis) mon {_DEVICE}|sendt fra min {_DEVICE}|skickat från min {_DEVICE}|"
     rf"odesláno z {_DEVICE}|lähetetty {_DEVICE}|von meinem {_DEVICE} gesendet|"
     rf"enviado desde mi {_DEVICE}|inviato da(l)? (mio )?{_DEVICE}|wysłane z (mojego )?{_DEVICE}|"
     r"从我的 ?iphone ?发送|從我的 ?iphone ?傳送"
-    rf"){_LINK}[.!]?[)>]{{0,2}}(,? please excuse [^\n]{{0,60}})?\s*$",
+    rf"){_LINK}[.!]?[)>]{{0,2}}(,? {_EXCUSE}|(?<= ){_EXCUSE})?\s*+$",
     re.I,
 )
 _SIG_ZONE_LINES = 40
@@ -93,9 +103,31 @@ def _is_wrote_header(text: str) -> bool:
     return bool(re.search(r"\d|@", head)) and not text.startswith(("* ", "• "))
 
 
+def _address_colon(line: str) -> bool:
+    """`<name with a date> <address>:` with the digit at most 160 chars from either end."""
+    found = _ADDRESS_COLON.match(line)
+    if found is None:
+        return False
+    name = found.group(1)
+    return _DIGIT.search(name, max(0, len(name) - 161), 161) is not None
+
+
 def _starts_header(later: str, first: str) -> bool:
     """Whether a header seen from a later line really starts there."""
     return bool(_OPENER.match(later)) and not _OPENER.match(first)
+
+
+def _previous_text_line(lines: list[str], i: int) -> str:
+    """The last non-blank line above line i ("" if none), without copying the list."""
+    for j in range(i - 1, -1, -1):
+        if lines[j].strip():
+            return lines[j]
+    return ""
+
+
+def _first_text_line(lines: list[str]) -> int:
+    """Index of the first non-blank line (len(lines) when all are blank)."""
+    return next((i for i, line in enumerate(lines) if line.strip()), len(lines))
 
 
 def _wrote_header_at(lines: list[str], i: int) -> int:
@@ -104,7 +136,7 @@ def _wrote_header_at(lines: list[str], i: int) -> int:
         return 0
     if lines[i].lstrip().startswith(">"):
         # A quoted reply header counts only where a quote block begins.
-        above = next((x for x in reversed(lines[:i]) if x.strip()), "")
+        above = _previous_text_line(lines, i)
         if above.lstrip().startswith(">") or (i and lines[i - 1].strip()):
             return 0
         return 1 if _is_wrote_header(lines[i]) else 0
@@ -119,7 +151,7 @@ def _wrote_header_at(lines: list[str], i: int) -> int:
             if span > 1 and _is_wrote_header(later) and _starts_header(later, lines[i]):
                 return 0  # the header starts on a later line
             return span
-    if _ADDRESS_COLON.match(lines[i]) or _ISO_DATE_TIME.match(lines[i]):
+    if _address_colon(lines[i]) or _ISO_DATE_TIME.match(lines[i]):
         return 1
     if _ON_DAY_TIME.match(lines[i]) and not _WROTE.search(lines[i]):
         return 1
@@ -140,8 +172,8 @@ def _header_block_at(lines: list[str], i: int) -> bool:
 def _quote_start(lines: list[str]) -> tuple[int, int] | None:
     """(first line of the quote, first line after its header) or None."""
     for i, line in enumerate(lines):
-        if len(line) > _MAX_LINE * 4:
-            continue
+        if len(line) > _MAX_LINE * 4 or not line.strip():
+            continue  # too long to be a header; blank lines start nothing
         if _MARKER.search(line) or _MARKER_LOOSE.match(line):
             return i, len(lines)
         plain = _plain(line)
@@ -186,17 +218,19 @@ def _drop_trailing_quotes(lines: list[str]) -> list[str]:
 
 
 def _drop_signature(lines: list[str]) -> list[str]:
+    first_text = _first_text_line(lines)
     for i in range(len(lines) - 1, max(-1, len(lines) - 25), -1):
-        if _SIG_DELIMITER.match(lines[i].rstrip("\n")) and any(x.strip() for x in lines[:i]):
+        if first_text < i and _SIG_DELIMITER.match(lines[i].rstrip("\n")):
             return lines[:i]
     return lines
 
 
 def _drop_mobile(lines: list[str]) -> list[str]:
     """Cut at a "Sent from my ..." line when only short lines follow it."""
-    first = max(0, len(lines) - _SIG_ZONE_LINES)
+    first, first_text = max(0, len(lines) - _SIG_ZONE_LINES), _first_text_line(lines)
     for i in range(first, len(lines)):
-        if not _MOBILE.match(lines[i]) or not any(x.strip() for x in lines[:i]):
+        # The mobile line itself must be short too: never match a long one.
+        if len(lines[i]) > _SIG_LINE_MAX or first_text >= i or not _MOBILE.match(lines[i]):
             continue
         if all(len(x) <= _SIG_LINE_MAX for x in lines[i:]):
             return lines[:i]

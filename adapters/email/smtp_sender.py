@@ -1,8 +1,10 @@
 """Outbound mail: through one SMTP relay, or into `.eml` files when none is configured.
 
 Both senders take the envelope explicitly and validate it (one plain
-addr-spec, no CR/LF: GHSA-v3q9-hj7j-63hq). Failures are `DeliveryError`s:
-`temporary=True` for 4xx replies and network or TLS trouble, `False` for 5xx.
+addr-spec, no CR/LF: GHSA-v3q9-hj7j-63hq). A non-ASCII local part goes by
+SMTPUTF8 when the relay offers it; when it does not, that is a permanent failure.
+Failures are `DeliveryError`s: `temporary=True` for 4xx replies and network or
+TLS trouble, `False` for 5xx.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 
 import aiosmtplib
 
-from adapters.email.compose import checked_address
+from adapters.email.compose import checked_address, needs_smtputf8
 from gateway.errors import DeliveryError
 
 __all__ = ["FileSender", "SmtpSender"]
@@ -65,16 +67,34 @@ class SmtpSender:
 
     async def send(self, *, sender: str, recipient: str, message: bytes) -> None:
         mail_from, rcpt = _checked_envelope(sender, recipient)
+        utf8 = needs_smtputf8(mail_from + rcpt)
         async with self._lock:
             try:
                 client = await self._connection()
-                await client.sendmail(mail_from, [rcpt], message)
+                await client.sendmail(mail_from, [rcpt], message,
+                                      mail_options=await self._utf8_options(client, utf8))
+            except DeliveryError:
+                raise
             except Exception as exc:
                 self._drop()
                 raise self._delivery_error(exc, "send") from exc
             except BaseException:  # cancelled mid-transaction: the connection state is unknown
                 self._drop()
                 raise
+
+    async def _utf8_options(self, client: aiosmtplib.SMTP, utf8: bool) -> list[str]:
+        """["SMTPUTF8"] for a non-ASCII address when the relay offers it (RFC 6531).
+
+        When it does not, the mail cannot go: a permanent failure, not the relay's fault.
+        """
+        if not utf8:
+            return []
+        if client.is_ehlo_or_helo_needed:
+            await client.ehlo()
+        if client.supports_extension("smtputf8"):
+            return ["SMTPUTF8"]
+        raise DeliveryError(f"The relay {self._host}:{self._port} does not offer SMTPUTF8, "
+                            "needed for a non-ASCII address.", temporary=False)
 
     async def check(self) -> None:
         """Connect (with STARTTLS/TLS and login as configured) and say QUIT."""
@@ -191,7 +211,7 @@ def _scrub(text: str, password: str) -> str:
 def _checked_envelope(sender: str, recipient: str) -> tuple[str, str]:
     try:
         mail_from = "" if sender == "" else checked_address(sender, "sender")
-        return mail_from, checked_address(recipient, "recipient")
+        return mail_from, checked_address(recipient, "recipient", utf8=True)
     except ValueError as exc:
         raise DeliveryError(f"Refusing to send: {exc}.", temporary=False) from None
 

@@ -22,6 +22,13 @@ class BotConfig:
 
 
 def handle(turn: Turn, config: BotConfig) -> Outcome:
+    outcome = _route(turn, config)
+    # Chat lines left waiting past their batch window go now: any update helps the scheduler.
+    chat.flush_overdue(turn.uow, turn.desk, turn.now, config.secret, limit=10)
+    return outcome
+
+
+def _route(turn: Turn, config: BotConfig) -> Outcome:
     update = turn.update
     if update.kind == "callback_query":
         return _callback(turn)
@@ -81,7 +88,7 @@ def _command(turn: Turn, config: BotConfig, name: str, args: str) -> Outcome | N
     elif name == "chat":
         chat.start(turn)
     elif name == "end":
-        chat.end_by_member(turn)
+        chat.end_by_member(turn, config.secret)
     elif name == "hours":
         _hours(turn)
     elif name == "cancel":

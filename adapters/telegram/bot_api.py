@@ -22,6 +22,7 @@ from telegram import Bot
 from telegram.error import TelegramError
 from telegram.request import HTTPXRequest
 
+from adapters.telegram.normalize import MalformedUpdate, check_update, decode_update
 from adapters.telegram.processor import ENVELOPE
 from adapters.telegram.state import load_offset, save_offset
 from config.settings import TelegramSettings
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 LOCK_KEY = 0x5447_7067  # "TGpg": one poller per database
 MAX_BODY = 1_000_000
+DRAIN_LIMIT = 8 * MAX_BODY
 
 
 def file_url(base_url: str) -> str:
@@ -51,6 +53,24 @@ def make_bot(settings: TelegramSettings) -> Bot:
 def item(update: dict[str, Any]) -> inbox.Item:
     raw = json.dumps(update, ensure_ascii=False, separators=(",", ":")).encode()
     return inbox.Item("telegram", f"tg:{int(update['update_id'])}", raw, ENVELOPE)
+
+
+def wellformed(found: object) -> tuple[list[dict[str, Any]], int | None]:
+    """getUpdates' result checked one by one: the well-formed updates, and the highest update_id
+    of all (a malformed one is logged and left out, but the offset still moves past it)."""
+    kept: list[dict[str, Any]] = []
+    highest: int | None = None
+    for update in found if isinstance(found, list) else ():
+        update_id = update.get("update_id") if isinstance(update, dict) else None
+        if isinstance(update_id, int) and not isinstance(update_id, bool):
+            highest = update_id if highest is None else max(highest, update_id)
+        problem = check_update(update)
+        if problem:
+            log.warning("telegram update malformed, skipped",
+                        extra={"update_id": update_id, "reason": problem})
+        else:
+            kept.append(update)
+    return kept, highest
 
 
 class Poller:
@@ -74,20 +94,23 @@ class Poller:
                 await asyncio.to_thread(self._lock.close)
 
     async def _round(self, offset: int | None, stopping: asyncio.Event) -> int | None:
-        try:
-            updates: tuple[Any, ...] = await _unless_stopped(stopping, self.bot.get_updates(
-                offset=offset, timeout=self.timeout, allowed_updates=ALLOWED_UPDATES,
+        try:  # get_updates minus its parsing into objects: one malformed update must not fail all
+            found: Any = await _unless_stopped(stopping, self.bot._post(
+                "getUpdates", {"offset": offset, "timeout": self.timeout,
+                               "allowed_updates": list(ALLOWED_UPDATES)},
                 read_timeout=self.timeout + 10.0))
-        except (TelegramError, OSError) as error:
+        except (TelegramError, OSError, RecursionError) as error:
             log.warning("getUpdates failed: %s", error)
             await _sleep(stopping, 2)
             return offset
-        if not updates:
+        updates, highest = wellformed(found)
+        if highest is None:
             return offset
-        items = [item(update.to_dict()) for update in updates]
         try:
-            await asyncio.to_thread(inbox.store_many, self.engine, items, datetime.now(UTC))
-            following: int = max(int(update.update_id) for update in updates) + 1
+            if updates:
+                await asyncio.to_thread(inbox.store_many, self.engine, [item(u) for u in updates],
+                                        datetime.now(UTC))
+            following = highest + 1
             await asyncio.to_thread(save_offset, self.engine, following)
         except Exception as error:  # database down: ask again for the same updates later
             log.warning("telegram updates not stored, will ask again: %s", error)
@@ -176,14 +199,33 @@ class WebhookServer:
         if method != "POST" or target.split("?")[0] != self.path:
             return 404
         length = int(headers.get("content-length", "0"))
+        if length < 0:
+            return _refused(400, "negative content-length")
         if length > MAX_BODY:
-            return 413
-        update = json.loads(await reader.readexactly(length))
-        if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
-            return 400
+            await _drain(reader, length)  # else the client, still sending, never reads the answer
+            return _refused(413, f"body of {length} bytes")
+        try:  # a thread: a hostile body costs a scan of at most MAX_BODY bytes, off the loop
+            update = await asyncio.to_thread(decode_update, await reader.readexactly(length))
+        except MalformedUpdate as error:
+            return _refused(400, str(error))
         try:
             await self._store(item(update))
         except Exception as error:  # the database is down: Telegram will deliver it again
             log.warning("telegram webhook update not stored: %s", error)
             return 503
         return 200
+
+
+def _refused(status: int, reason: str) -> int:
+    log.warning("telegram webhook update refused", extra={"status": status, "reason": reason})
+    return status
+
+
+async def _drain(reader: asyncio.StreamReader, length: int) -> None:
+    """Read and drop a refused body, up to DRAIN_LIMIT bytes (past that the connection just closes)."""
+    left = min(length, DRAIN_LIMIT)
+    while left > 0:
+        chunk = await reader.read(min(left, 65536))
+        if not chunk:
+            return
+        left -= len(chunk)

@@ -1,8 +1,10 @@
 """The English-only live chat: a form, a queue, and a relay between Telegram and agents' email.
 
-Agents answer by email to a chat notification whose Reply-To carries a chat key
-(`<local>+c<chat>.<mac>@<domain>`, an HMAC under the reply-key secret bound to the agent's
-address); `/end` on the first line ends the chat.
+The member's lines are stored, then mailed to the agents in batches (at most one mail per chat
+per BATCH_WINDOW, or at LINES_PER_MAIL lines); the mail tells what is verified (a linked member's
+record) from what was only typed in the form. Agents answer by email to a chat notification
+whose Reply-To carries a chat key (`<local>+c<chat>.<mac>@<domain>`, an HMAC under the reply-key
+secret bound to the agent's address); `/end` on the first line ends the chat.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import re
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from sqlalchemy import Engine, or_
 from sqlmodel import Session, col, func, select
 
 from adapters.telegram.state import Conversation, clear_conversation, save_conversation
@@ -26,12 +30,18 @@ from gateway.outgoing import Outgoing, one_line
 from gateway.parsing import first_line
 from gateway.replies import Reply
 from gateway.replykeys import address_with_key, keys_in
-from store.tables_telegram import TelegramChatRow
-from store.unit_of_work import SqlUnitOfWork
+from store.blobs import BlobStore
+from store.tables_telegram import TelegramChatLineRow, TelegramChatRow
+from store.unit_of_work import SqlUnitOfWork, aware
 
+log = logging.getLogger(__name__)
 WAITING, ACTIVE, ENDED = "waiting", "active", "ended"
+LINES_PER_MAIL = 10  # a batch goes at once when this many lines wait...
+BATCH_WINDOW = timedelta(seconds=60)  # ...else at most one agent mail per chat per window
+MAX_LINE = 4000
 _KEY = re.compile(r"^c(\d{1,12})\.([a-z2-7]{26})$")
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$")
+# The look-ahead checks the tail once, so each dot tried below needs no rescan of it.
+_EMAIL = re.compile(r"^[^@\s]{1,64}@(?=[^@\s]*+$)[^@\s]{1,255}\.[^@\s]{2,}$")
 
 
 def chat_key(secret: str, chat_id: int, agent: str) -> str:
@@ -103,21 +113,26 @@ def _queue(turn: Turn, data: dict[str, str], secret: str) -> None:
     session.add(row)
     session.flush()
     place = position(session, row)
-    _to_agents(turn.uow, turn.desk, turn.now, row, question, secret, new=True, place=place)
+    first = [{"at": turn.now.strftime("%H:%M:%S"), "text": question}]
+    _to_agents(turn.uow, turn.desk, turn.now, row, first, secret, new=True, place=place)
     turn.say("tg_chat_queued", {"position": place})
 
 
 def relay_from_member(turn: Turn, row: TelegramChatRow, secret: str) -> None:
-    text = turn.update.text.strip() or "(a file, not relayed: please describe it in words)"
-    _to_agents(turn.uow, turn.desk, turn.now, row, text, secret, new=False, place=0)
+    """Store the line first; a mail to the agents carries it now or with the next batch."""
+    text = turn.update.text.strip()[:MAX_LINE] or "(a file, not relayed: please describe it in words)"
+    assert row.id is not None
+    turn.uow.session.add(TelegramChatLineRow(chat_id=row.id, text=text, created_at=turn.now))
+    turn.uow.session.flush()
+    flush_lines(turn.uow, turn.desk, turn.now, row, secret)
 
 
-def end_by_member(turn: Turn) -> None:
+def end_by_member(turn: Turn, secret: str) -> None:
     row = current(turn.uow.session, turn.user_id)
     if row is None:
         turn.say("tg_chat_none")
         return
-    _end(turn.uow, turn.desk, turn.now, row, by_agent="")
+    _end(turn.uow, turn.desk, turn.now, row, secret, by_agent="")
     turn.say("tg_chat_ended", {"by_agent": False})
 
 
@@ -125,11 +140,66 @@ def _agents(uow: SqlUnitOfWork, desk: Desk, now: datetime, row: TelegramChatRow)
     return [row.agent_email] if row.agent_email else Outgoing(uow, desk, now).agent_addresses("en")
 
 
-def _to_agents(uow: SqlUnitOfWork, desk: Desk, now: datetime, row: TelegramChatRow, text: str,
-               secret: str, *, new: bool, place: int) -> None:
+def _identity(uow: SqlUnitOfWork, row: TelegramChatRow) -> dict[str, object]:
+    """What agents may trust (a linked member's record) apart from what was only typed in the form."""
+    member = uow.members.by_telegram(row.telegram_user_id)
+    return {"linked": member is not None, "member_id": member.member_id if member else "",
+            "member_name": member.name if member else "", "claimed_name": row.name,
+            "claimed_member_id": row.member_id, "claimed_email": row.email}
+
+
+def _pending_lines(session: Session, row: TelegramChatRow) -> list[TelegramChatLineRow]:
+    return list(session.exec(select(TelegramChatLineRow).where(
+        col(TelegramChatLineRow.chat_id) == row.id, col(TelegramChatLineRow.mailed_at).is_(None))
+        .order_by(col(TelegramChatLineRow.id))).all())
+
+
+def flush_lines(uow: SqlUnitOfWork, desk: Desk, now: datetime, row: TelegramChatRow, secret: str,
+                *, force: bool = False) -> bool:
+    """One agent mail with every line not yet mailed, in order, when the batch is due: at
+    LINES_PER_MAIL lines, or BATCH_WINDOW after the chat's last agent mail, or when `force`d
+    (the chat ends, an agent answers). True when a mail was composed."""
+    uow.session.exec(select(TelegramChatRow).where(col(TelegramChatRow.id) == row.id)
+                     .with_for_update().execution_options(populate_existing=True)).first()
+    pending = _pending_lines(uow.session, row)  # read under the lock: two workers mail a line once
+    last = aware(row.mailed_at)
+    due = force or len(pending) >= LINES_PER_MAIL or last is None or now - last >= BATCH_WINDOW
+    if not pending or not due:
+        return False
+    lines = [{"at": (aware(line.created_at) or now).strftime("%H:%M:%S"), "text": line.text}
+             for line in pending]
+    _to_agents(uow, desk, now, row, lines, secret, new=False, place=0)
+    for line in pending:
+        line.mailed_at = now
+        uow.session.add(line)
+    return True
+
+
+def flush_overdue(uow: SqlUnitOfWork, desk: Desk, now: datetime, secret: str, limit: int = 50) -> int:
+    """The scheduler's pass: batches whose window has passed with nobody writing again."""
+    overdue = uow.session.exec(select(TelegramChatRow).where(
+        col(TelegramChatRow.status) != ENDED,
+        col(TelegramChatRow.id).in_(select(TelegramChatLineRow.chat_id).where(
+            col(TelegramChatLineRow.mailed_at).is_(None))),
+        or_(col(TelegramChatRow.mailed_at).is_(None), col(TelegramChatRow.mailed_at) <= now - BATCH_WINDOW))
+        .order_by(col(TelegramChatRow.id)).limit(limit)).all()
+    return sum(flush_lines(uow, desk, now, row, secret) for row in overdue)
+
+
+def flush_overdue_chats(engine: Engine, blobs: BlobStore, desk: Desk, secret: str, now: datetime) -> int:
+    """`flush_overdue` in a transaction of its own, for a scheduler loop."""
+    with SqlUnitOfWork(engine, blobs) as uow:
+        count = flush_overdue(uow, desk, now, secret)
+        uow.commit()
+    if count:
+        log.info("telegram chat lines mailed", extra={"chats": count})
+    return count
+
+
+def _to_agents(uow: SqlUnitOfWork, desk: Desk, now: datetime, row: TelegramChatRow,
+               lines: list[dict[str, str]], secret: str, *, new: bool, place: int) -> None:
     assert row.id is not None
-    data = {"chat_id": row.id, "name": row.name, "member_id": row.member_id, "email": row.email,
-            "text": text, "new": new, "position": place}
+    data = {"chat_id": row.id, **_identity(uow, row), "lines": lines, "new": new, "position": place}
     rendered = desk.renderer.render(Reply("agent_chat_request", "en", data))
     for address in _agents(uow, desk, now, row):
         key = chat_key(secret, row.id, address)
@@ -138,12 +208,15 @@ def _to_agents(uow: SqlUnitOfWork, desk: Desk, now: datetime, row: TelegramChatR
             text=rendered.text, message_id=_new_id(desk), kind="agent_chat_request",
             reply_to=address_with_key(desk.address, key), references=(f"chat-{row.id}@{desk.domain}",),
             auto=True), now)
+    row.mailed_at = now
+    uow.session.add(row)
 
 
-def _end(uow: SqlUnitOfWork, desk: Desk, now: datetime, row: TelegramChatRow, by_agent: str) -> None:
+def _end(uow: SqlUnitOfWork, desk: Desk, now: datetime, row: TelegramChatRow, secret: str,
+         by_agent: str) -> None:
+    flush_lines(uow, desk, now, row, secret, force=True)  # nothing the member wrote is lost
     rendered = desk.renderer.render(Reply("agent_chat_ended", "en", {
-        "chat_id": row.id, "name": row.name, "email": row.email, "by_agent": bool(by_agent),
-        "agent": by_agent}))
+        "chat_id": row.id, **_identity(uow, row), "by_agent": bool(by_agent), "agent": by_agent}))
     for address in _agents(uow, desk, now, row):
         uow.outbox.add(OutboundMessage(
             channel=Channel.EMAIL, recipient=address, subject=one_line(rendered.subject),
@@ -176,10 +249,13 @@ def agent_email(msg: InboundMessage, uow: SqlUnitOfWork, desk: Desk, now: dateti
         if len(lines) > 1 and lines[1].strip():
             _to_member(uow, desk, now, row, "tg_chat_agent",
                        {"agent_name": agent.name, "text": lines[1].strip()})
-        _end(uow, desk, now, row, by_agent=agent.email)
+        _end(uow, desk, now, row, secret, by_agent=agent.email)
         _to_member(uow, desk, now, row, "tg_chat_ended", {"by_agent": True})
         return Outcome(True, "chat-ended")
     row.status, row.agent_email = ACTIVE, agent.email
+    uow.session.add(row)
+    flush_lines(uow, desk, now, row, secret, force=True)  # the answering agent sees every line
+    row.mailed_at = None  # and the member's answer to the agent goes at once (one per agent mail)
     uow.session.add(row)
     _to_member(uow, desk, now, row, "tg_chat_agent", {"agent_name": agent.name,
                                                       "text": msg.text.strip()})

@@ -1,4 +1,7 @@
-"""A member blocked the bot (403): what was for them goes by email, and the agents are told."""
+"""A member blocked the bot (403): what was for them goes by email, and the agents are told.
+
+Only ever to a linked member's registered address: an address typed in the chat form is a claim.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import Engine
-from sqlmodel import col, select
 
 from gateway.desk import Desk
 from gateway.messages import Channel, OutboundMessage
@@ -16,7 +18,6 @@ from gateway.replies import Reply
 from gateway.replykeys import Role, address_with_key
 from gateway.tickets import parse_ref
 from store.blobs import BlobStore
-from store.tables_telegram import TelegramChatRow
 from store.unit_of_work import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -47,13 +48,12 @@ def to_email(engine: Engine, blobs: BlobStore, desk: Desk, message: OutboundMess
                     "ref": ticket.ref, "title": ticket.title, "member_name": member.name,
                     "member_id": member.member_id, "email": member.email}))
         elif message.kind == "tg_chat_agent":
-            row = uow.session.exec(select(TelegramChatRow).where(
-                col(TelegramChatRow.telegram_user_id) == user_id)
-                .order_by(col(TelegramChatRow.id).desc())).first()
-            if row is None or not row.email:
+            if member is None:  # the chat form's address is only a claim: never mail it
+                log.info("telegram blocked: chat answer not sent by email, account not linked",
+                         extra={"kind": message.kind})
                 return False
             uow.outbox.add(OutboundMessage(
-                channel=Channel.EMAIL, recipient=row.email, subject="Live chat – Technical Issues",
+                channel=Channel.EMAIL, recipient=member.email, subject="Live chat – Technical Issues",
                 text=message.text, message_id=f"{uuid.uuid4().hex}@{desk.domain}",
                 auto=False, kind=message.kind), now)
         else:

@@ -14,7 +14,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from adapters.telegram.state import Conversation, clear_conversation, save_conversation
 from adapters.telegram.turn import Turn
@@ -26,7 +26,8 @@ from store.unit_of_work import aware, to_member
 
 CODE_MINUTES = 10
 MAX_TRIES = 5
-CODES_PER_HOUR = 5
+CODES_PER_HOUR = 5  # per Telegram account
+CODES_PER_MEMBER_PER_HOUR = 3  # per member, whichever accounts ask
 _NONCE, _MAC = 16, 22
 _TOKEN = re.compile(rf"^[A-Za-z0-9_-]{{{_NONCE + _MAC}}}$")
 
@@ -54,6 +55,16 @@ def find_member(session: Session, text: str) -> Member | None:
     return to_member(row) if row else None
 
 
+def _codes_mailed(session: Session, member_id: str, now: datetime) -> int:
+    """Codes mailed to the member in the last hour (a sliding hour), with the member row locked
+    so that two workers cannot both see room for one more."""
+    session.exec(select(MemberRow).where(col(MemberRow.member_id) == member_id)
+                 .with_for_update()).first()
+    return int(session.exec(select(func.count()).select_from(TelegramLinkCodeRow).where(
+        col(TelegramLinkCodeRow.member_id) == member_id,
+        col(TelegramLinkCodeRow.created_at) > now - HOUR)).one())
+
+
 def send_code(turn: Turn, text: str, secret: str) -> None:
     """Step 1: mail a code if `text` names a member; say the same thing in every case."""
     session, uid = turn.uow.session, turn.user_id
@@ -65,6 +76,8 @@ def send_code(turn: Turn, text: str, secret: str) -> None:
     member = find_member(session, text) if len(text) <= 320 else None
     code = f"{secrets.randbelow(10**6):06d}"
     under_cap = turn.uow.counters.hit(f"tg-link-code:{uid}", HOUR, turn.now) <= CODES_PER_HOUR
+    if member is not None and under_cap:
+        under_cap = _codes_mailed(session, member.member_id, turn.now) < CODES_PER_MEMBER_PER_HOUR
     member_id = member.member_id if member and under_cap else ""
     session.add(TelegramLinkCodeRow(
         telegram_user_id=uid, member_id=member_id, code_hash=_digest(secret, f"{uid}|{code}"),

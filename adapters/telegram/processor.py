@@ -7,11 +7,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from fnmatch import fnmatch
 
 from sqlalchemy import Engine
 from telegram.error import TelegramError, TimedOut
 
+from adapters import filetypes
 from adapters.email.normalize import Limits
 from adapters.email.parts import sanitize_filename
 from adapters.telegram import chat
@@ -102,21 +102,26 @@ class TelegramProcessor:
             if update.user_id is None or uow.members.by_telegram(update.user_id) is None:
                 return Downloaded()
         kept, refused, too_big = [], [], False
+        allowed = self.limits.attachment_types
         for index, ref in enumerate(update.files, start=1):
             name = sanitize_filename(ref.filename, index, ref.content_type)
-            allowed = any(fnmatch(ref.content_type.lower(), p.lower())
-                          for p in self.limits.attachment_types)
             if ref.size > BOT_API_DOWNLOAD_LIMIT:
                 too_big = True
-            if not allowed or ref.size > min(self.limits.max_attachment_bytes,
-                                              BOT_API_DOWNLOAD_LIMIT):
+            if filetypes.refused_by_name(ref.filename, allowed) or ref.size > min(
+                    self.limits.max_attachment_bytes, BOT_API_DOWNLOAD_LIMIT):
                 refused.append(name)
                 continue
             data = self._fetch(ref)
             if data is None or len(data) > self.limits.max_attachment_bytes:
                 refused.append(name)
                 continue
-            kept.append(Attachment(name, ref.content_type.lower(), data))
+            verdict = filetypes.decide(ref.filename, ref.content_type.lower(), data, allowed)
+            if isinstance(verdict, filetypes.Refused):
+                log.info("telegram file refused", extra={"attachment": name, "reason": verdict.reason,
+                                                         "declared": ref.content_type})
+                refused.append(name)
+                continue
+            kept.append(Attachment(filetypes.stored_name(name, verdict), verdict.content_type, data))
         return Downloaded(tuple(kept), tuple(refused), too_big)
 
     def _fetch(self, ref: FileRef) -> bytes | None:

@@ -17,6 +17,7 @@ from telegram import Bot
 from adapters.inbox_writer import InboxWriter
 from adapters.render import TemplateRenderer
 from adapters.telegram.bot_api import ALLOWED_UPDATES, Poller, WebhookServer, make_bot
+from adapters.telegram.chat import flush_overdue_chats
 from adapters.telegram.processor import TelegramProcessor
 from adapters.telegram.sender import TelegramSender
 from adapters.worker import Worker, utc_now
@@ -25,6 +26,7 @@ from config.settings import Settings
 log = logging.getLogger(__name__)
 DELIVERY_INTERVAL = 0.5
 DOWNLOAD_TIMEOUT = 120.0
+CHAT_FLUSH_INTERVAL = 15.0  # chat lines wait at most a minute (batch) plus this
 
 
 async def download(bot: Bot, file_id: str) -> bytes:
@@ -61,6 +63,18 @@ async def _deliver_forever(sender: TelegramSender, wake: asyncio.Event,
             await asyncio.wait_for(_first(wake, stopping), DELIVERY_INTERVAL)
 
 
+async def _flush_chats_forever(worker: Worker, secret: str, stopping: asyncio.Event) -> None:
+    """Mail the chat lines whose batch is due when nobody writes to push them out."""
+    while not stopping.is_set():
+        try:
+            await asyncio.to_thread(flush_overdue_chats, worker.engine, worker.blobs, worker.desk,
+                                    secret, utc_now())
+        except Exception:  # the lines stay stored; the next round takes them
+            log.exception("telegram chat flush round failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), CHAT_FLUSH_INTERVAL)
+
+
 async def _first(*events: asyncio.Event) -> None:
     waiters = [asyncio.ensure_future(event.wait()) for event in events]
     try:
@@ -89,6 +103,8 @@ async def start_telegram(settings: Settings, engine: Engine, worker: Worker, sec
         languages=TemplateRenderer().languages(),
         on_done=partial(loop.call_soon_threadsafe, wake.set))
     runtime = TelegramRuntime(bot)
+    if "scheduler" in only:
+        runtime.tasks.append(asyncio.create_task(_flush_chats_forever(worker, secret, stopping)))
     if "delivery" in only:
         sender = TelegramSender(bot, engine, worker.blobs, worker.desk,
                                 max_age=timedelta(days=settings.outbound.max_age_days), clock=utc_now)

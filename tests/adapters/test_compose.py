@@ -215,7 +215,8 @@ def test_line_breaks_in_from_name_or_address_raise() -> None:
         "",
         "a@exa mple.org",
         "a@-bad.example",
-        "ü@example.org",
+        "jü rgen@example.org",
+        "a\u202eb@example.org",
     ],
 )
 def test_only_a_single_plain_addr_spec_is_accepted(address: str) -> None:
@@ -223,6 +224,17 @@ def test_only_a_single_plain_addr_spec_is_accepted(address: str) -> None:
         checked_address(address)
     with pytest.raises(ValueError, match="recipient"):
         _compose(_message(recipient=address))
+
+
+def test_a_non_ascii_local_part_goes_only_as_utf8_in_the_to_header() -> None:
+    with pytest.raises(ValueError, match="local part"):
+        checked_address("jürgen@exämple.de")  # not in an envelope or header by default
+    assert checked_address("jürgen@exämple.de", utf8=True) == "jürgen@xn--exmple-cua.de"
+    raw = _compose(_message(recipient="jürgen@exämple.de", subject="Grüße"))
+    assert "To: jürgen@xn--exmple-cua.de\r\n".encode() in raw  # RFC 6532, sent by SMTPUTF8
+    assert b"Subject: =?utf-8?b?" in raw  # everything else stays 7-bit
+    parsed = BytesParser(policy=policy.default).parsebytes(raw)
+    assert parsed["To"] == "jürgen@xn--exmple-cua.de"
 
 
 def test_accepted_addresses() -> None:

@@ -242,7 +242,7 @@ def test_huge_header_is_unreadable() -> None:
 
 @pytest.mark.parametrize("name", [b"From", b"To", b"Subject", b"Content-Type", b"References"])
 def test_parentheses_bomb_is_fast(name: bytes) -> None:
-    raw = b"From: a@b.example\n" + name + b": " + b"(" * 99_000 + b"\n\nbody\n"
+    raw = b"Message-ID: <bomb@b.example>\n" + name + b": " + b"(" * 99_000 + b"\n\nbody\n"
     assert _timed(raw) < 1.0
     parse(raw)  # no exception
 
@@ -279,3 +279,57 @@ def test_a_huge_header_inside_a_part_is_read_in_bounded_time() -> None:
     msg = parse_email(raw, received_at=WHEN)
     assert time.process_time() - started < 1.0
     assert msg.sender == "anna@member.example"
+
+
+@pytest.mark.parametrize(("fixture", "refused"), [
+    ("attachment_html_declared_png.eml", "invoice.html"),
+    ("attachment_exe_named_png.eml", "photo.png"),
+    ("attachment_svg_with_script.eml", "logo.svg"),
+    ("attachment_exe_as_text_plain.eml", "setup.exe"),
+    ("attachment_pdf_exe_double_extension.eml", "statement.pdf.exe"),
+])
+def test_an_attachment_whose_bytes_belie_its_type_is_left_out(fixture: str, refused: str) -> None:
+    msg = load(fixture)
+    assert msg.rejected_attachments == (refused,)
+    assert msg.attachments == ()
+    assert msg.text == "See the attached file."
+
+
+def test_tiny_valid_files_are_kept_under_their_sniffed_type() -> None:
+    msg = load("attachment_tiny_files_kept.eml")
+    assert [(a.filename, a.content_type) for a in msg.attachments] == [
+        ("dot.png", "image/png"), ("page.pdf", "application/pdf"), ("python.jpg", "image/jpeg"),
+        ("screenshot.png", "image/png"), ("error.log", "text/plain")]
+    assert msg.rejected_attachments == ()
+
+
+SINGLE = b"From: Anna <anna@member.example>\nTo: support@example.org\nSubject: Printer\n" \
+         b"Date: Mon, 4 Mar 2024 10:00:00 +0000\nMessage-ID: <one@member.example>\n"
+
+
+@pytest.mark.parametrize(("extra", "name"), [
+    (b"From: Mallory <mallory@evil.example>\n", "From"),
+    (b"sender: anna@member.example\nSender: mallory@evil.example\n", "Sender"),
+    (b"Reply-To: a@member.example\nREPLY-TO: m@evil.example\n", "Reply-To"),
+    (b"To: other@example.org\n", "To"),
+    (b"Subject: Wire the money\n", "Subject"),
+    (b"Date: Tue, 5 Mar 2024 10:00:00 +0000\n", "Date"),
+    (b"Message-ID: <two@member.example>\n", "Message-ID"),
+    (b"SUBJECT: folded\n again\n", "Subject"),
+])
+def test_a_second_copy_of_a_single_header_is_malformed(extra: bytes, name: str) -> None:
+    # The gateway reads the first copy, DKIM verifies the last: refuse rather than choose.
+    with pytest.raises(UnreadableMessage, match=f"^malformed: 2 {name} headers$"):
+        parse(extra + SINGLE + b"\nbody\n")
+    with pytest.raises(UnreadableMessage, match=f"^malformed: 2 {name} headers$"):
+        parse(SINGLE + extra + b"\nbody\n")
+
+
+def test_two_from_headers_fixture_is_malformed_but_repeats_elsewhere_are_fine() -> None:
+    with pytest.raises(UnreadableMessage, match="malformed: 2 From headers"):
+        load("two_from_headers.eml")
+    forwarded = (b"Received: from a\nReceived: from b\nCc: x@example.org\nCc: y@example.org\n"
+                 + SINGLE + b"Content-Type: multipart/mixed; boundary=b\n\n--b\n"
+                 b"Content-Type: text/plain\n\nSee below.\n--b\nContent-Type: message/rfc822\n\n"
+                 + SINGLE.replace(b"one@", b"inner@") + b"\ninner body\n--b--\n")
+    assert parse(forwarded).sender == "anna@member.example"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -136,3 +138,89 @@ def test_crlf_and_pathological_input_fast() -> None:
     start = time.process_time()
     strip_reply(hostile)
     assert time.process_time() - start < 1.0
+
+
+
+class TooSlow(Exception):
+    pass
+
+
+def _too_slow(signum: int, frame: object) -> None:
+    raise TooSlow
+
+
+def cpu_seconds(call: Callable[[], object], limit: float = 2.0) -> float:
+    """CPU spent by `call`; a call still running after `limit` CPU seconds fails instead of hanging."""
+    previous = signal.signal(signal.SIGPROF, _too_slow)
+    signal.setitimer(signal.ITIMER_PROF, limit)
+    started = time.process_time()
+    try:
+        call()
+    except TooSlow:
+        pytest.fail(f"still running after {limit} s of CPU")
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
+    return time.process_time() - started
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        "Sent from my iPhone, please excuse typos",
+        "Sent from my iPhone please excuse my typos and brevity",
+        "Sent from my Samsung Galaxy S21 Ultra please excuse typos",
+        "Sent from my iPhone <https://example.org/app>",
+        "Sent from my iPhone  .",
+        "(Sent from my Fairphone)",
+        "Von meinem Samsung Galaxy Smartphone gesendet.",
+        "Sent with Proton Mail secure email.",
+    ],
+)
+def test_mobile_signature_variants(signature: str) -> None:
+    assert strip_reply(f"It works now.\n\n{signature}\n") == "It works now."
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Sent from my Samsung Galaxy S21 Ultra 5G phone",  # more than five words
+        "Sent from my iPhone - which I dropped yesterday",
+        "sent from my " + "a" * 300,  # longer than a signature line
+    ],
+)
+def test_lines_that_only_look_like_mobile_signatures_are_kept(line: str) -> None:
+    body = f"It works now.\n\n{line}"
+    assert strip_reply(body) == body
+
+
+@pytest.mark.parametrize(
+    "last_line",
+    [
+        "sent from my " + "a" * 300 + "#",  # backtracked for hours
+        "Verzonden vanaf mijn " + "a" * 300 + "#",
+        "Von meinem " + "x" * 300 + " gesendet?",
+    ],
+)
+def test_device_names_do_not_backtrack(last_line: str) -> None:
+    body = "It works now.\n\n" + last_line
+    assert cpu_seconds(lambda: strip_reply(body)) < 0.05
+    assert strip_reply(body) == body
+
+
+def test_separator_padded_with_spaces_is_fast() -> None:
+    padded = "New text.\n\n---------- Forwarded message" + " " * 1500 + "\nFrom: a\n\nOld text."
+    spoiled = "New text.\n\n---------- Forwarded message" + " " * 1500 + "x\nFrom: a\n\nOld text."
+    assert cpu_seconds(lambda: strip_reply(spoiled)) < 0.05
+    assert strip_reply(padded) == "New text."
+    assert strip_reply(spoiled) == spoiled
+
+
+def test_many_quoted_lines_are_scanned_once() -> None:
+    body = "My answer\n" + "> old\n" * 100_000
+    assert cpu_seconds(lambda: strip_reply(body)) < 0.5
+    assert strip_reply(body) == "My answer"
+
+
+def test_lines_of_spaces_are_cheap() -> None:
+    body = "Hello\n" + (" " * 1590 + "x\n") * 125
+    assert cpu_seconds(lambda: strip_reply(body)) < 0.1

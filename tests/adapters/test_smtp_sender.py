@@ -45,6 +45,7 @@ class Sink:
     data_reply: str | None = None
     logins: list[tuple[str, bytes, bytes]] = field(default_factory=list)
     tls_deliveries: int = 0
+    utf8_deliveries: int = 0  # with MAIL FROM ... SMTPUTF8
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -62,6 +63,7 @@ class Sink:
         self.messages.append(
             (envelope.mail_from, tuple(envelope.rcpt_tos), envelope.original_content)
         )
+        self.utf8_deliveries += envelope.smtp_utf8
         if session.ssl is not None or server.transport.get_extra_info("sslcontext"):  # type: ignore[union-attr]
             self.tls_deliveries += 1
         return "250 OK queued"
@@ -232,6 +234,36 @@ async def test_replies_are_classified(
     setattr(sink, f"{stage}_reply", None)
     await sender.send(sender="support@example.org", recipient="m@example.net", message=_message())
     assert len(sink.messages) == 1
+    await sender.close()
+
+
+VERP = "support+b-1f.ab" + "c" * 16 + "@example.org"
+
+
+async def test_a_non_ascii_address_goes_by_smtputf8_when_the_relay_offers_it(
+    sink: Sink, start_sink: StartSink
+) -> None:
+    port = await start_sink(enable_SMTPUTF8=True)
+    sender = _sender(port)
+    await sender.send(sender=VERP, recipient="jürgen@exämple.de", message=_message())
+    await sender.send(sender=VERP, recipient="member@example.net", message=_message("two"))
+    await sender.close()
+    assert [m[:2] for m in sink.messages] == [(VERP, ("jürgen@xn--exmple-cua.de",)),
+                                              (VERP, ("member@example.net",))]
+    assert sink.utf8_deliveries == 1  # only the mail that needs it
+
+
+async def test_a_non_ascii_address_fails_for_good_when_the_relay_lacks_smtputf8(
+    sink: Sink, start_sink: StartSink
+) -> None:
+    port = await start_sink()
+    sender = _sender(port)
+    with pytest.raises(DeliveryError, match="SMTPUTF8") as failed:
+        await sender.send(sender=VERP, recipient="jürgen@exämple.de", message=_message())
+    assert failed.value.temporary is False
+    assert sink.messages == []
+    await sender.send(sender=VERP, recipient="member@example.net", message=_message())
+    assert len(sink.messages) == 1 and len(sink.sessions) == 1  # the connection stays usable
     await sender.close()
 
 

@@ -9,7 +9,10 @@ import logging
 import smtplib
 from collections.abc import AsyncIterator
 
+import psycopg
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.exc import OperationalError
 
 from adapters.email.smtp_server import SmtpServer
 
@@ -164,13 +167,27 @@ async def test_store_failure_answers_451_without_exception_text(
     assert [raw for raw, _, _ in inbox.stored] == [_mail("a")]
 
 
+def _sqlite_full() -> Exception:
+    """A real SQLITE_FULL as SQLAlchemy raises it: the database may not grow past one page."""
+    engine = create_engine("sqlite://")
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA max_page_count = 1")
+        try:
+            connection.exec_driver_sql("CREATE TABLE grows (x)")
+        except OperationalError as error:
+            return error
+    raise AssertionError("SQLite grew past max_page_count")
+
+
 @pytest.mark.parametrize(
     "error",
     [
         OSError(errno.ENOSPC, "No space left on device"),
         RuntimeError("commit failed"),
+        _sqlite_full(),
+        psycopg.errors.DiskFull("could not extend file: No space left on device"),
     ],
-    ids=["enospc", "wrapped-enospc"],
+    ids=["enospc", "wrapped-enospc", "sqlite-full", "postgresql-disk-full"],
 )
 async def test_disk_full_answers_452(server: SmtpServer, inbox: Inbox, error: Exception) -> None:
     if isinstance(error, RuntimeError):

@@ -28,7 +28,7 @@ def count(engine: Engine) -> int:
 
 def test_store_raw_dedupes_on_key(engine: Engine):
     put(engine, "k1", b"first")
-    put(engine, "k1", b"retry after a lost 250")
+    put(engine, "k1", b"first")  # the retry after a lost 250: the same bytes
     assert count(engine) == 1
     [row] = inbox.rows(engine)
     assert row.raw == b"first"
@@ -41,7 +41,7 @@ def test_store_raw_dedupes_on_key(engine: Engine):
 
 
 def test_store_many_dedupes_within_and_across_batches(engine: Engine):
-    put(engine, "old")
+    put(engine, "old", b"old")
     items = [inbox.Item("email", key, key.encode(), "{}") for key in ("a", "old", "a", "b")]
     inbox.store_many(engine, items, T0)
     assert sorted(row.dedupe_key for row in inbox.rows(engine)) == ["a", "b", "old"]
@@ -50,8 +50,8 @@ def test_store_many_dedupes_within_and_across_batches(engine: Engine):
 
 
 def test_store_raw_and_store_many_say_whether_the_row_is_new(engine: Engine):
-    assert put(engine, "k1", b"first") is True
-    assert put(engine, "k1", b"retry after a lost 250") is False
+    assert put(engine, "k1", b"x") is True
+    assert put(engine, "k1", b"x") is False
     items = [inbox.Item("email", key, b"x") for key in ("k1", "k2", "k2", "k3")]
     assert inbox.store_many(engine, items, T0) == [False, True, False, True]
     assert count(engine) == 3
@@ -187,3 +187,98 @@ def test_concurrent_claims_never_share_a_row(engine: Engine):
         unleased = session.exec(select(func.count()).select_from(InboxRow).where(
             col(InboxRow.lease_until).is_(None))).one()
     assert unleased == 0
+
+
+def test_a_different_copy_under_a_taken_key_is_kept_under_a_derived_key_up_to_a_bound(
+        engine: Engine):
+    """F9: a forged copy stored first must not make the genuine mail vanish as a duplicate."""
+    assert put(engine, "mid:k", b"forged copy")
+    assert put(engine, "mid:k", b"genuine copy")
+    assert not put(engine, "mid:k", b"genuine copy")  # the same bytes again: a retry
+    assert [put(engine, "mid:k", f"copy {n}".encode()) for n in range(4)] == [
+        True, True, True, False]
+    keys = sorted(row.dedupe_key for row in inbox.rows(engine))
+    assert keys == ["mid:k", "mid:k#2", "mid:k#3", "mid:k#4", "mid:k#5"]
+    # A Telegram update id is the update itself: never a second copy.
+    assert inbox.store_raw(engine, channel="telegram", dedupe_key="tg:1", raw=b"{}", envelope="",
+                           now=T0)
+    assert not inbox.store_raw(engine, channel="telegram", dedupe_key="tg:1", raw=b"{ }",
+                               envelope="", now=T0)
+    assert count(engine) == 6
+
+
+def test_claim_batch_counts_only_the_first_attempt_and_quarantines_what_crashed_the_worker(
+        engine: Engine):
+    for key in ("a", "b", "c"):
+        put(engine, key)
+    batch = inbox.claim_batch(engine, limit=5, lease=LEASE, now=T0, max_attempts=3)
+    assert [item.dedupe_key for item in batch.items] == ["a", "b", "c"]
+    assert {row.dedupe_key: row.attempts for row in inbox.rows(engine)} == {"a": 1, "b": 0, "c": 0}
+    # The worker was killed while processing "a": after the restart "a" waits behind fresh rows.
+    inbox.release_leases(engine)
+    batch = inbox.claim_batch(engine, limit=5, lease=LEASE, now=T0, max_attempts=3)
+    assert [item.dedupe_key for item in batch.items] == ["b", "c", "a"]
+    # Killed again on "b" (now the first); then "c" and "b" are finished by another worker.
+    with Session(engine) as session:
+        for row in session.exec(select(InboxRow).where(col(InboxRow.dedupe_key).in_(["b", "c"]))):
+            inbox.finish(session, row, status=inbox.DONE, reason="ok", ticket_ref="", now=T0)
+        session.commit()
+    for attempt in (2, 3):  # "a" alone kills the worker twice more
+        inbox.release_leases(engine)
+        batch = inbox.claim_batch(engine, limit=5, lease=LEASE, now=T0, max_attempts=3)
+        assert [item.dedupe_key for item in batch.items] == ["a"] and batch.quarantined == []
+        assert inbox.rows(engine)[-1].attempts == attempt
+    inbox.release_leases(engine)
+    put(engine, "d")
+    batch = inbox.claim_batch(engine, limit=5, lease=LEASE, now=T0, max_attempts=3)
+    [a] = inbox.rows(engine, inbox.QUARANTINED)
+    assert batch.quarantined == [a.id]
+    assert (a.dedupe_key, a.reason) == ("a", inbox.CRASHED_THE_WORKER)
+    assert "never finished" in a.error
+    assert [item.dedupe_key for item in batch.items] == ["d"]
+    assert {row.dedupe_key: row.attempts for row in inbox.rows(engine)} == {
+        "a": 3, "b": 1, "c": 0, "d": 1}
+    assert inbox.replay(engine, a.id) == 1
+    assert inbox.get(engine, a.id).attempts == 0
+
+
+def test_a_counted_failure_keeps_the_count_marks_the_next_started_and_keeps_the_last_error(
+        engine: Engine):
+    for key in ("a", "b"):
+        put(engine, key)
+    a_id, b_id = (item.id for item in inbox.claim_batch(engine, limit=5, lease=LEASE, now=T0,
+                                                        max_attempts=2).items)
+    assert inbox.record_failure(engine, a_id, "Traceback: one", T0, max_attempts=2,
+                                counted=True, start_next=b_id) == inbox.RECEIVED
+    assert (inbox.get(engine, a_id).attempts, inbox.get(engine, b_id).attempts) == (1, 1)
+    inbox.start(engine, a_id)
+    assert inbox.record_failure(engine, a_id, "Traceback: two", T0, max_attempts=2,
+                                counted=True) == inbox.QUARANTINED
+    row = inbox.get(engine, a_id)
+    assert (row.attempts, row.reason, row.error) == (2, "crashed", "Traceback: two")
+
+
+def test_release_gives_the_batch_back_and_refunds_the_interrupted_attempt(engine: Engine):
+    for key in ("a", "b"):
+        put(engine, key)
+    ids = [item.id for item in inbox.claim_batch(engine, limit=5, lease=LEASE, now=T0,
+                                                 max_attempts=3).items]
+    inbox.release(engine, ids, refund=ids[0])
+    assert [(row.attempts, row.lease_until) for row in inbox.rows(engine)] == [(0, None)] * 2
+    assert inbox.claim(engine, limit=5, lease=LEASE, now=T0) == ids
+
+
+def test_is_duplicate_unless_every_processed_copy_was_refused_unauthenticated(engine: Engine):
+    def copy(row_id: int, status: str, authenticated: bool | None) -> InboxRow:
+        return InboxRow(id=row_id, channel="email", dedupe_key=f"k#{row_id}", raw=b"",
+                        received_at=T0, status=status, authenticated=authenticated)
+
+    forged = copy(1, inbox.REFUSED, False)
+    assert not inbox.is_duplicate([copy(2, inbox.RECEIVED, None)], 2, False)  # the only one
+    assert not inbox.is_duplicate([forged, copy(2, inbox.RECEIVED, None)], 2, True)
+    assert inbox.is_duplicate([forged], 2, False)  # no better than the refused one
+    assert inbox.is_duplicate([copy(1, inbox.DONE, True)], 2, True)  # genuine twice
+    assert inbox.is_duplicate([copy(1, inbox.DONE, False)], 2, True)  # accepted already
+    assert inbox.is_duplicate([forged, copy(2, inbox.REFUSED, True)], 3, True)
+    assert not inbox.is_duplicate([forged, copy(2, inbox.QUARANTINED, None),
+                                   copy(3, inbox.REFUSED, None)], 4, True)  # never processed

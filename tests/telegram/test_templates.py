@@ -27,6 +27,8 @@ DATA: dict[str, Any] = {
     "step": "name", "position": 2, "agent_name": "Emma", "by_agent": True, "chat_id": 4,
     "name": "Bo", "email": "bo@example.net", "new": True, "agent": "emma@example.org",
     "link": "https://t.me/desk_bot?start=abc", "expires_at": AT,
+    "linked": False, "claimed_name": "Bo", "claimed_member_id": "",
+    "claimed_email": "bo@example.net", "lines": [{"at": "13:00:00", "text": "Hallo"}],
 }
 
 

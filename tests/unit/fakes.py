@@ -16,7 +16,7 @@ from typing import Any
 from gateway.desk import Desk
 from gateway.hours import make_window
 from gateway.languages import Language, LanguageTable
-from gateway.messages import Attachment, Channel, InboundMessage, OutboundMessage
+from gateway.messages import Attachment, Channel, InboundMessage, OutboundMessage, SentMail
 from gateway.people import Agent, Entry, Member
 from gateway.replies import Rendered, Reply
 from gateway.replykeys import ReplyKeys
@@ -137,6 +137,21 @@ class FakeOutbox:
     def add(self, message: OutboundMessage, at: datetime) -> None:
         self.messages.append(message)
         self.added_at.append(at)
+
+    def sent_mail(self, outbox_id: int) -> SentMail | None:
+        """Row ids count from 1 in the order of `messages`, like the table's."""
+        if not 1 <= outbox_id <= len(self.messages):
+            return None
+        message = self.messages[outbox_id - 1]
+        return SentMail(outbox_id, message.recipient) if message.channel is Channel.EMAIL else None
+
+    def sent_with_message_id(self, message_ids: Sequence[str]) -> Sequence[SentMail]:
+        return [SentMail(n, m.recipient) for n, m in enumerate(self.messages, 1)
+                if m.message_id in message_ids and m.channel is Channel.EMAIL]
+
+    # Test helper, not part of the port.
+    def id_of(self, message: OutboundMessage) -> int:
+        return self.messages.index(message) + 1
 
 
 class FakeTickets:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -97,3 +99,17 @@ def test_a_title_whose_first_word_is_no_language_is_refused(word: str, rest: str
     assume(fold(word) not in FOLDED_NAMES)
     assert TABLE.parse_title(f"{word} {rest}") is None
     assert TABLE.parse_title(f"{word} - {rest}") is None
+
+
+def test_the_language_name_must_end_within_the_first_hundred_characters() -> None:
+    """The separator is looked for only near the start, so a long title costs one short scan."""
+    assert TABLE.parse_title("Dutch" + " " * 80 + "- x") is not None
+    assert TABLE.parse_title("Dutch" + " " * 200 + "- x") is None
+    assert TABLE.parse_title("Dutch - " + "x " * 20_000) is not None
+
+
+def test_a_long_run_of_spaces_between_words_is_refused_quickly() -> None:
+    title = "Nederlands" + " " * 20_000 + "x - y"
+    started = time.process_time()
+    assert TABLE.parse_title(title) is None
+    assert time.process_time() - started < 0.05

@@ -39,6 +39,13 @@ def test_recipient_case_does_not_matter() -> None:
     assert KEYS.verify(key, ALICE, NOW) is not None
 
 
+def test_a_look_alike_recipient_is_another_recipient() -> None:
+    # str.lower() folds the Kelvin sign (U+212A) into "k": only A-Z may fold.
+    key = KEYS.sign(42, Role.MEMBER, "kate@members.example", NOW)
+    assert KEYS.verify(key, "\u212aate@members.example", NOW) is None
+    assert KEYS.verify(key, "KATE@members.example", NOW) is not None
+
+
 def test_modified_character() -> None:
     key = KEYS.sign(42, Role.MEMBER, ALICE, NOW)
     last = "b" if key[-1] != "b" else "c"
