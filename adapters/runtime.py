@@ -33,6 +33,7 @@ from gateway.desk import Desk
 from gateway.errors import ConfigError
 from gateway.hours import make_window
 from gateway.languages import Language, LanguageTable
+from gateway.people import fold_address
 from gateway.replykeys import ReplyKeys
 from store import inbox, outbox
 from store.blobs import BlobStore
@@ -65,8 +66,8 @@ def make_desk(settings: Settings) -> Desk:
     windows = tuple(make_window(w.days, w.start, w.end, w.timezone, w.languages)
                     for w in settings.hours.windows)
     return Desk(
-        address=settings.email.address.lower(),
-        default_agent_address=settings.agents.default_address.lower(),
+        address=fold_address(settings.email.address),
+        default_agent_address=fold_address(settings.agents.default_address),
         keys=ReplyKeys(ensure_secret(settings), settings.security.old_secrets,
                        settings.security.reply_key_days),
         renderer=TemplateRenderer(),

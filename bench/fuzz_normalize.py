@@ -11,7 +11,8 @@ parsed by `parse_email`, then its subject goes through the title-language and
 list-keyword parsers. Prints count, unexpected exceptions (anything but
 UnreadableMessage), CPU per message (mean, p99, max, worst per generator) and keeps the
 slowest inputs and every crashing one in the --keep folder. Exits 1 on any unexpected
-exception or any message over --budget CPU seconds (default 1).
+exception or any message over --budget CPU seconds (default 1). Also prints the
+process's peak RSS.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import heapq
 import json
 import os
 import random
+import resource
 import signal
 import sys
 import time
@@ -224,6 +226,8 @@ def process(raw: bytes) -> str:
 def run(count: int, seed: int, keep: Path, budget: float) -> dict[str, object]:
     rng, pool = random.Random(seed), corpus_messages()
     keep.mkdir(parents=True, exist_ok=True)
+    for old in [*keep.glob("slow-*.eml"), *keep.glob("crash-*.eml")]:
+        old.unlink()  # a previous run's inputs would read as this run's
     times: list[float] = []
     slowest: list[tuple[float, int, str, bytes]] = []
     worst_by_kind: dict[str, float] = {}
@@ -254,6 +258,7 @@ def run(count: int, seed: int, keep: Path, budget: float) -> dict[str, object]:
         if ordered else 0.0,
         "cpu_ms_max": round(ordered[-1] * 1000, 1) if ordered else 0.0,
         "cpu_ms_max_by_generator": {k: round(v * 1000, 1) for k, v in sorted(worst_by_kind.items())},
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
         "slowest_kept_in": str(keep),
         "crash_samples": crashes[:3],
     }

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, func, select
 from adapters.telegram.state import Conversation, clear_conversation, save_conversation
 from adapters.telegram.turn import Turn
 from gateway.outgoing import HOUR
-from gateway.people import Member
+from gateway.people import Member, fold_address
 from store.tables import MemberRow
 from store.tables_telegram import TelegramLinkCodeRow, TelegramLinkTokenRow
 from store.unit_of_work import aware, to_member
@@ -49,7 +49,7 @@ def start(turn: Turn) -> None:
 
 def find_member(session: Session, text: str) -> Member | None:
     value = text.strip()
-    where = (col(MemberRow.email) == value.lower()) if "@" in value else (
+    where = (col(MemberRow.email) == fold_address(value)) if "@" in value else (
         col(MemberRow.member_id) == value)
     row = session.exec(select(MemberRow).where(where)).first()
     return to_member(row) if row else None

@@ -213,22 +213,28 @@ def storm(args: argparse.Namespace, engine: Engine, gateway: Gateway, relay: Rel
                     "telegram": telegram.acknowledged() if telegram else set()}
     save_ledger(gateway.log.parent / "ledger.json", acknowledged)
     drained_s = drain(engine, args.drain_timeout) + time.perf_counter() - settled
-    figures: dict[str, Any] = {"kills": args.kills, "storm_s": round(storm_s, 1),
-                               "interval_s": [args.min_interval, args.max_interval]}
+    figures = {"kills": args.kills, "storm_s": round(storm_s, 1),
+               "interval_s": [args.min_interval, args.max_interval]}
+    figures |= channel_figures(engine, acknowledged, smtp, imap, telegram) | relay.sink.figures()
+    figures |= {"inbox_waiting_outbox_pending_after_drain": pending(engine),
+                "quarantined": quarantined(engine),
+                "restart_to_ready_s_max": round(max(gateway.restarts, default=0), 2),
+                "restart_to_ready_s_mean": round(
+                    sum(gateway.restarts) / max(len(gateway.restarts), 1), 2),
+                "drain_after_storm_s": round(drained_s, 1),
+                "sigterm_exit_code": gateway.stop()}
+    return figures
+
+
+def channel_figures(engine: Engine, acknowledged: dict[str, set[str]], smtp: SmtpLoad | None,
+                    imap: ImapTraffic | None, telegram: TelegramTraffic | None) -> dict[str, Any]:
+    figures: dict[str, Any] = {}
     if smtp:
-        figures["smtp"] = ledger(acknowledged["smtp"], engine)
-        figures["smtp"]["five_hundreds"] = five_hundreds(smtp.counts())
+        figures["smtp"] = ledger(acknowledged["smtp"], engine) | {
+            "five_hundreds": five_hundreds(smtp.counts())}
     if imap:
         figures["imap"] = ledger(acknowledged["imap"], engine) | {"left_in_folder": imap.left()}
     if telegram:
         figures["telegram"] = ledger(acknowledged["telegram"], engine, tickets=False) | {
             "pushed": len(telegram.update_of)} | telegram.reply_figures()
-    figures |= relay.sink.figures()
-    figures["inbox_waiting_outbox_pending_after_drain"] = pending(engine)
-    figures["quarantined"] = quarantined(engine)
-    figures["restart_to_ready_s_max"] = round(max(gateway.restarts, default=0), 2)
-    figures["restart_to_ready_s_mean"] = round(
-        sum(gateway.restarts) / max(len(gateway.restarts), 1), 2)
-    figures["drain_after_storm_s"] = round(drained_s, 1)
-    figures["sigterm_exit_code"] = gateway.stop()
     return figures

@@ -93,8 +93,9 @@ def test_500_corpus_and_generated_mails_each_stored_once(
     wait_until(lambda: mailbox.count(FOLDER) == 0 and mailbox.count(PROCESSED) == appended,
                60, "the mailbox emptied", gateway.log)
     keys = {dedupe_key(body) for body, _ in mailbox.bodies(PROCESSED).values()}
-    wait_until(lambda: rows(engine) == len(keys) and settled(engine), 60, "all processed",
-               gateway.log)
+    # Copies under one key with other bytes are kept as `key#n` rows and refused `duplicate`.
+    wait_until(lambda: rows(engine, "dedupe_key NOT LIKE '%#%'") == len(keys) and settled(engine),
+               60, "all processed", gateway.log)
     assert sorted(ticket_ids(engine)) == sorted(f"gen-{n}@imap.test" for n in range(len(mine)))
     with engine.connect() as connection:
         attachments = connection.execute(text("SELECT count(*) FROM attachments")).scalar()

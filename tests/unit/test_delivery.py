@@ -20,8 +20,9 @@ def test_backoff_doubles_from_thirty_seconds() -> None:
     assert [backoff(n).total_seconds() for n in range(1, 6)] == [30, 60, 120, 240, 480]
 
 
-def test_backoff_is_capped_at_an_hour() -> None:
-    assert backoff(8) == LONGEST_WAIT
+def test_backoff_is_capped_so_an_outage_drains_within_ten_minutes() -> None:
+    assert LONGEST_WAIT <= timedelta(minutes=10)
+    assert backoff(5) == backoff(8) == LONGEST_WAIT
     assert backoff(1000) == LONGEST_WAIT
     assert all(backoff(n) <= backoff(n + 1) for n in range(0, 40))
 
