@@ -21,7 +21,7 @@ class LangidDetector:
             self._identifier.set_languages(sorted(wanted))
 
     def detect(self, text: str) -> str | None:
-        sample = " ".join(text.split())[:2000]
+        sample = " ".join(text[:8000].split())[:2000]  # bounded before it is split
         if len(sample) < MIN_CHARS:
             return None
         code, probability = self._identifier.classify(sample)

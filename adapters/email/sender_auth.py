@@ -360,6 +360,14 @@ def passes_dkim(raw: bytes, from_domain: str, txt: TxtLookup) -> bool:
     return any(aligned(from_domain, signer, strict=strict) for signer in signers)
 
 
+def _bare_cr_in_header(raw: bytes) -> bool:
+    """The stdlib ends a header line at a lone CR, dkimpy does not: they would read
+    different headers, so such a message proves nothing."""
+    end = raw.find(b"\r\n\r\n")
+    head = raw[: end if end >= 0 else len(raw)].replace(b"\r\n", b"")
+    return b"\r" in head
+
+
 # ---- the check -----------------------------------------------------------------------------
 
 
@@ -384,7 +392,7 @@ class SenderCheck:
                 "Authentication-Results") or []
             ok = passes_authentication_results([str(h) for h in headers], self.authserv_id, domain)
         else:
-            ok = passes_dkim(raw, domain, self._txt)
+            ok = not _bare_cr_in_header(raw) and passes_dkim(raw, domain, self._txt)
         if not ok:
             log.info("sender not authenticated", extra={"mode": self.mode})
         return dataclasses.replace(msg, authenticated=ok)

@@ -285,6 +285,14 @@ def test_a_signed_mail_authenticates_and_its_replay_with_a_new_subject_is_refuse
         parse_email(replay, received_at=NOW)
 
 
+def test_a_header_hidden_behind_a_lone_cr_unauthenticates_the_mail(keys: dict[str, Key]) -> None:
+    # The stdlib reads "In-Reply-To" as a header of its own; dkimpy reads it as X-Note's value.
+    signed = sign(MEMBER_MAIL, keys["member"], "member.example")
+    smuggled = b"X-Note: a\rIn-Reply-To: <ti-1.thread@example.org>\r\n" + signed
+    assert dkim.verify(smuggled, dnsfunc=lambda name, timeout=5: keys["member"][1])
+    assert not authenticated(dkim_check(keys), smuggled)
+
+
 def test_dkim_mode_needs_a_signature_aligned_as_the_dmarc_record_says(
         keys: dict[str, Key]) -> None:
     strict = {"_dmarc.member.example": [b"v=DMARC1; p=reject; adkim=s"]}
