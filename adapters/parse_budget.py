@@ -65,15 +65,17 @@ class ParseBudget:
         self._child: tuple[subprocess.Popen[bytes], Connection] | None = None
         self._closed = False
 
-    def run(self, function: Callable[..., T], *args: Any) -> T:
+    def run(self, function: Callable[..., T], *args: Any, cpu_seconds: float | None = None) -> T:
+        """`function(*args)` in the child under `cpu_seconds` (default: the budget's own)."""
+        seconds = cpu_seconds or self.cpu_seconds
         process, connection = self._ensure_child()
         try:
-            connection.send((function, args))
-            if not wait([connection], timeout=self.wall_seconds):
-                raise self._death(process, connection, timed_out=True)
+            connection.send((function, args, seconds))
+            if not wait([connection], timeout=self.wall_seconds * seconds / self.cpu_seconds):
+                raise self._death(process, connection, timed_out=True, seconds=seconds)
             status, value, remote = connection.recv()  # EOFError: the child died
         except (EOFError, OSError):
-            raise self._death(process, connection, timed_out=False) from None
+            raise self._death(process, connection, timed_out=False, seconds=seconds) from None
         if status == "ok":
             return value  # type: ignore[no-any-return]
         error = value if isinstance(value, BaseException) else ChildDied("the job failed")
@@ -128,7 +130,7 @@ class ParseBudget:
         return process, connection
 
     def _death(self, process: subprocess.Popen[bytes], connection: Connection, *,
-               timed_out: bool) -> Exception:
+               timed_out: bool, seconds: float) -> Exception:
         if timed_out:
             process.kill()
         try:
@@ -144,9 +146,9 @@ class ParseBudget:
         if closed:
             return BudgetClosed("the parser was stopped")
         if code == -signal.SIGPROF:
-            return TooSlow(f"over {self.cpu_seconds} s of CPU")
+            return TooSlow(f"over {seconds:.2f} s of CPU")
         if timed_out:
-            return ChildDied(f"no answer within {self.wall_seconds:.0f} s")
+            return ChildDied(f"no answer within {self.wall_seconds * seconds / self.cpu_seconds:.0f} s")
         return ChildDied(f"the parser process died (exit code {code})")
 
 
@@ -158,7 +160,7 @@ def main() -> None:
 def serve(connection: Connection) -> None:
     """The child: run jobs until the pipe closes, each under ITIMER_PROF."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the gateway, which stops us
-    cpu_seconds, memory_bytes, warm_up = connection.recv()
+    _, memory_bytes, warm_up = connection.recv()
     if warm_up is not None:
         try:
             warm_up[0](*warm_up[1])
@@ -170,7 +172,7 @@ def serve(connection: Connection) -> None:
     connection.send("ready")
     while True:
         try:
-            function, args = connection.recv()
+            function, args, cpu_seconds = connection.recv()
         except (EOFError, OSError):
             return  # the gateway is gone
         signal.setitimer(signal.ITIMER_PROF, cpu_seconds)

@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=2)
 BATCH = 50
 TOO_SLOW = "too slow to parse"
+# Parsing is linear, so a big mail may take its time: the budget grows by itself per 10 MB
+# (a 25 MB mail needs about 0.9 s here; a small mail that takes a second is an attack).
+BYTES_PER_BUDGET = 10 * 1024 * 1024
 TOO_BIG = "too big to parse"
 # Parsed once by each new parser process, so the first real message pays no imports.
 WARM_UP_MAIL = (b"From: warm-up@example.org\r\nTo: desk@example.org\r\nSubject: warm-up\r\n"
@@ -189,7 +192,9 @@ class Worker:
         try:
             if self.parse_budget is None:
                 return parser(item.raw, item.envelope, received_at), ""
-            return self.parse_budget.run(parser, item.raw, item.envelope, received_at), ""
+            seconds = self.parse_budget.cpu_seconds * (1 + len(item.raw) / BYTES_PER_BUDGET)
+            return self.parse_budget.run(parser, item.raw, item.envelope, received_at,
+                                         cpu_seconds=seconds), ""
         except UnreadableMessage as error:
             return None, f"unreadable: {error}"
         except TooSlow:

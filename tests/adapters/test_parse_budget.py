@@ -122,3 +122,15 @@ def test_the_child_does_not_outlive_a_killed_parent(tmp_path: Path) -> None:
                             text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert result.returncode == -9
     assert wait_until_gone(int(result.stdout.split()[0]), 10)
+
+
+def test_a_job_may_be_given_a_larger_budget_of_its_own() -> None:
+    """The worker grows the budget with the mail's size: parsing is linear, big mail is slow."""
+    budget = ParseBudget(0.05, wall_seconds=10)
+    work = range(40_000_000)  # a few hundred ms of CPU in C
+    try:
+        with pytest.raises(TooSlow, match="over 0.05 s"):
+            budget.run(sum, work)
+        assert budget.run(sum, work, cpu_seconds=20) == sum(work)
+    finally:
+        budget.close()
