@@ -24,7 +24,7 @@ from adapters.runtime import ROLES, ensure_secret, open_database, serve
 from adapters.telegram import invite as telegram_invite
 from config.settings import Settings, load_settings
 from gateway.errors import ConfigError, GatewayError
-from gateway.tickets import parse_ref
+from gateway.tickets import Status, parse_ref
 from store import admin, inbox, outbox
 from store.migrate import upgrade
 
@@ -44,6 +44,7 @@ ConfigOption = Annotated[Path | None, typer.Option(
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 out = Console()
 T = TypeVar("T")
+TICKET_STATUSES = tuple(status.value for status in Status)
 
 
 def fail(message: str) -> typer.Exit:
@@ -177,8 +178,8 @@ def tickets_list(status: Annotated[str | None, typer.Option("--status")] = None,
                  member: Annotated[str | None, typer.Option("--member")] = None,
                  as_json: JsonOption = False, config: ConfigOption = None) -> None:
     """List tickets."""
-    if status and status not in ("open", "awaiting_feedback", "closed"):
-        raise fail("status must be open, awaiting_feedback or closed")
+    if status and status not in TICKET_STATUSES:
+        raise fail(f"status must be one of {', '.join(TICKET_STATUSES)}")
     _, engine = settings_and_engine(config)
     tickets = guarded(lambda: admin.list_tickets(engine, status=status, member_id=member))
     if as_json:
@@ -264,6 +265,8 @@ def inbox_replay(item_id: Annotated[int | None, typer.Argument()] = None,
 def outbox_list(status: Annotated[str | None, typer.Option("--status")] = None,
                 as_json: JsonOption = False, config: ConfigOption = None) -> None:
     """Outbound messages, newest first."""
+    if status and status not in outbox.STATUSES:
+        raise fail(f"status must be one of {', '.join(outbox.STATUSES)}")
     _, engine = settings_and_engine(config)
     items = [admin.outbox_summary(row) for row in guarded(lambda: outbox.rows(engine, status))]
     if as_json:

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from store import admin  # noqa: E402
 from store.engine import make_engine  # noqa: E402
 from store.migrate import upgrade  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
+from tests.support.ports import free_port  # noqa: E402
 
 MEMBERS = 100
 FILLER = ("Het probleem met mijn bestelling blijft bestaan, ook na opnieuw inloggen. " * 60)[:3800]

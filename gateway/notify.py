@@ -90,7 +90,7 @@ def _reopened(e: ev.TicketReopened, a: Audience) -> None:
 
 
 def _reopen_refused(e: ev.ReopenRefused, a: Audience) -> None:
-    if a.member and a.out.once_per(f"refusal:reopen-expired:{a.member.member_id}", DAY):
+    if a.member and a.out.refusal_due("reopen-expired", a.member.email):
         a.tell_member("refusal_reopen_expired", e.ticket, {"reopen_days": a.desk.reopen_days})
 
 

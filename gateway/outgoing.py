@@ -104,6 +104,11 @@ class Outgoing:
         """True the first time `key` is seen in the current window."""
         return self._uow.counters.hit(key, window, self._now) == 1
 
+    def refusal_due(self, reason: str, sender: str) -> bool:
+        """True for the first refusal for `reason` to `sender` today: at most one a day each, however
+        the sender spells their address."""
+        return self.once_per(f"refusal:{reason}:{fold_address(sender)}", DAY)
+
     def _count(self, address: str) -> int:
         return self._uow.counters.hit(f"{AUTO_KEY}{fold_address(address)}", HOUR, self._now)
 

@@ -1,6 +1,6 @@
 """Signed reply keys: `<local>+<key>@<domain>` names a ticket, a role and the recipient.
 
-A key is `<role><ticket>.<expiry day, base 36>.<key id><mac>`, all lower case so that
+A key is `<role><ticket>.<expiry day, base 36>.<key id><mac>` (gateway/tokens.py), all lower case so that
 mail systems that fold local parts do not break it. The MAC (HMAC-SHA256, 130 bits kept)
 covers the ticket, role, expiry and the recipient's address, so a key forwarded to
 someone else does not verify for them.
@@ -12,21 +12,17 @@ report sent back to it is provably about that mail.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
 from gateway.people import fold_address
+from gateway.tokens import Signer, base36
 
-_EPOCH = datetime(2020, 1, 1).date()
-_MAC_CHARS = 26  # 26 base32 characters = 130 bits
-_KEY = re.compile(r"^([ma])(\d{1,9})\.([0-9a-z]{1,6})\.([0-9a-z]{2})([a-z2-7]{26})$")
+_REPLY_PAYLOAD = re.compile(r"^([ma])(\d{1,9})$")
 _BOUNCE_MAC_CHARS = 16  # 80 bits: each guess costs a forger one delivery report
-_BOUNCE = re.compile(r"^(b-[0-9a-z]{1,12})\.([0-9a-z]{2})([a-z2-7]{16})$")
+_BOUNCE = re.compile(r"^(b-[0-9a-z]{1,12})\.([0-9a-z]{2}[a-z2-7]{16})$")
 BOUNCE_PREFIX = "b-"
 
 
@@ -42,78 +38,36 @@ class ReplyKey:
     recipient: str
 
 
-def _key_id(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()[:2]
-
-
-def _mac(secret: str, body: str, recipient: str) -> str:
-    digest = hmac.new(secret.encode(), f"{body}|{fold_address(recipient)}".encode(), hashlib.sha256)
-    return base64.b32encode(digest.digest()).decode().lower()[:_MAC_CHARS]
-
-
-def _base36(number: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
-    while True:
-        number, rest = divmod(number, 36)
-        out = digits[rest] + out
-        if number == 0:
-            return out
-
-
 class ReplyKeys:
-    """Signs with the current secret; verifies with it and with the old ones (rotation)."""
+    """Reply keys and bounce tokens, signed by `signer` (which the other token kinds share)."""
 
     def __init__(self, secret: str, old_secrets: tuple[str, ...] = (), valid_days: int = 180) -> None:
         if not secret:
             raise ValueError("a reply-key secret is required")
-        self._secret = secret
-        self._by_id: dict[str, list[str]] = {}
-        for known in (secret, *old_secrets):  # two secrets may share a 2-digit key id
-            self._by_id.setdefault(_key_id(known), []).append(known)
+        self.signer = Signer(secret, old_secrets)
         self._valid_days = valid_days
 
     def sign(self, ticket: int, role: Role, recipient: str, now: datetime) -> str:
-        expiry = (now.date() + timedelta(days=self._valid_days) - _EPOCH).days
-        body = f"{role.value}{ticket}.{_base36(expiry)}"
-        kid = _key_id(self._secret)
-        return f"{body}.{kid}{_mac(self._secret, f'{body}.{kid}', recipient)}"
+        return self.signer.issue(f"{role.value}{ticket}", recipient, now, self._valid_days)
 
     def verify(self, key: str, recipient: str, now: datetime) -> ReplyKey | None:
         """The key's meaning if it is genuine, unexpired and meant for `recipient`; else None."""
-        match = _KEY.match(fold_address(key))
+        match = _REPLY_PAYLOAD.match(self.signer.payload(key, recipient, now) or "")
         if not match:
             return None
-        role, ticket, expiry, kid, mac = match.groups()
-        if (now.date() - _EPOCH).days > int(expiry, 36):
-            return None
-        body = f"{role}{ticket}.{expiry}.{kid}"
-        for secret in self._by_id.get(kid, ()):
-            if hmac.compare_digest(_mac(secret, body, recipient), mac):
-                return ReplyKey(int(ticket), Role(role), fold_address(recipient))
-        return None
+        return ReplyKey(int(match.group(2)), Role(match.group(1)), fold_address(recipient))
 
     def bounce_token(self, outbox_id: int) -> str:
         """The signed token of one outbox row, for its VERP return path."""
-        body = f"{BOUNCE_PREFIX}{_base36(outbox_id)}"
-        kid = _key_id(self._secret)
-        return f"{body}.{kid}{_bounce_mac(self._secret, f'{body}.{kid}')}"
+        body = f"{BOUNCE_PREFIX}{base36(outbox_id)}"
+        return f"{body}.{self.signer.seal(body, chars=_BOUNCE_MAC_CHARS)}"
 
     def verify_bounce(self, token: str) -> int | None:
         """The outbox id a genuine bounce token names (current or old secret), else None."""
         match = _BOUNCE.match(fold_address(token))
-        if not match:
+        if not match or not self.signer.opens(match.group(1), match.group(2)):
             return None
-        body, kid, mac = match.groups()
-        for secret in self._by_id.get(kid, ()):
-            if hmac.compare_digest(_bounce_mac(secret, f"{body}.{kid}"), mac):
-                return int(body[len(BOUNCE_PREFIX):], 36)
-        return None
-
-
-def _bounce_mac(secret: str, body: str) -> str:
-    # No recipient: the body's "b-" keeps it apart from the reply keys' "m"/"a" bodies.
-    return _mac(secret, body, "")[:_BOUNCE_MAC_CHARS]
+        return int(match.group(1)[len(BOUNCE_PREFIX):], 36)
 
 
 def address_with_key(address: str, key: str) -> str:

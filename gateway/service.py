@@ -11,7 +11,7 @@ from gateway.commands import AgentReply, Command, Unresolved
 from gateway.desk import Desk
 from gateway.handlers import Outcome
 from gateway.messages import Channel, InboundMessage
-from gateway.outgoing import DAY, Outgoing
+from gateway.outgoing import Outgoing
 from gateway.parsing import parse_agent, parse_member
 from gateway.people import Agent, Member
 from gateway.policy import chain
@@ -27,7 +27,7 @@ def handle_inbound(msg: InboundMessage, uow: UnitOfWork, desk: Desk, now: dateti
     out = Outgoing(uow, desk, now)
     verdict = chain.run(PolicyContext(msg, member, agent, command, desk, uow.counters, now))
     if verdict is not None:
-        if verdict.reply and out.once_per(f"refusal:{verdict.reason}:{msg.sender}", DAY):
+        if verdict.reply and out.refusal_due(verdict.reason, msg.sender):
             out.to_address(msg.sender, verdict.reply, msg)
         return Outcome(False, verdict.reason, verdict.rule, sent=len(out.sent))
     assert command is not None  # the known-sender rule refused everyone without one
@@ -65,7 +65,7 @@ def _unresolved(command: Unresolved, msg: InboundMessage, member: Member | None,
     if command.reason == "agent-key" and agent:
         error = "it did not reach a ticket: reply to a ticket notification to act on a ticket"
         out.to_agent(agent, notify.agent_error("", error), None)
-    elif member and out.once_per(f"refusal:not-found:{msg.sender}", DAY):
+    elif member and out.refusal_due("not-found", msg.sender):
         reply = Reply("refusal_not_found", member.language,
                       {"member_name": member.name, "ref": command.ref})
         out.to_member(member, reply, answering=msg)

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Engine
 from sqlmodel import Session
 
+from store import locks
 from store.tables_imap import ImapCheckpointRow
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -42,67 +39,11 @@ def save_checkpoint(engine: Engine, mailbox: str, checkpoint: Checkpoint, now: d
 
 def lock_key(mailbox: str) -> int:
     """A signed 64-bit advisory-lock key from the mailbox name."""
-    digest = hashlib.sha256(b"gateway-imap\0" + mailbox.encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
+    return locks.lock_key(b"gateway-imap", mailbox)
 
 
-class MailboxLock:
-    """`pg_try_advisory_lock` held on a connection of its own, for as long as we fetch.
-
-    PostgreSQL frees the lock when that connection ends, so when the holding process
-    dies another one takes over at its next try. SQLite runs one process: no lock.
-    """
+class MailboxLock(locks.AdvisoryLock):
+    """The lock that lets one process fetch a mailbox (store/locks.py)."""
 
     def __init__(self, engine: Engine, mailbox: str) -> None:
-        self._engine = engine
-        self._key = lock_key(mailbox)
-        self._connection: Connection | None = None
-
-    @property
-    def needed(self) -> bool:
-        return self._engine.dialect.name == "postgresql"
-
-    def acquire(self) -> bool:
-        """True when we hold the lock (again, or still); False when another process does."""
-        if not self.needed:
-            return True
-        if self._connection is not None:
-            try:  # still ours while our session lives
-                self._connection.execute(text("SELECT 1"))
-                return True
-            except Exception:
-                log.warning("IMAP mailbox lock connection lost; taking the lock again")
-                self._drop()
-        connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        try:
-            held = bool(connection.execute(text("SELECT pg_try_advisory_lock(:key)"),
-                                           {"key": self._key}).scalar())
-        except Exception:
-            connection.invalidate()
-            connection.close()
-            raise
-        if not held:
-            connection.close()
-            return False
-        self._connection = connection
-        return True
-
-    def release(self) -> None:
-        if self._connection is None:
-            return
-        try:
-            self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self._key})
-            self._connection.close()
-        except Exception:
-            self._drop()
-        self._connection = None
-
-    def _drop(self) -> None:
-        """Never hand a connection that may still hold the lock back to the pool."""
-        if self._connection is not None:
-            try:
-                self._connection.invalidate()
-                self._connection.close()
-            except Exception:
-                log.debug("closing the lock connection failed", exc_info=True)
-        self._connection = None
+        super().__init__(engine, lock_key(mailbox), "imap mailbox")

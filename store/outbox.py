@@ -13,6 +13,7 @@ from gateway.messages import AttachmentRef, Channel, OutboundMessage
 from store.tables import AgentRow, MemberRow, OutboxRow
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
+STATUSES = (PENDING, SENT, FAILED)
 
 
 def decode(payload: str) -> OutboundMessage:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,14 +12,11 @@ from sqlalchemy import Engine, create_engine, text
 
 from store.engine import make_engine
 from store.migrate import upgrade
+from tests.support.ports import free_port
+
+__all__ = ["free_port"]  # bench/ and older tests import it from here
 
 POSTGRES_URL = os.environ.get("GATEWAY_TEST_DATABASE_URL", "")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -6,17 +6,12 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from adapters.email.bounces import DSN_TYPES
 from adapters.email.headers import address_tokens
 
-_DSN_TYPES = frozenset(
-    {
-        "message/delivery-status",
-        "message/global-delivery-status",
-        "message/feedback-report",
-        "message/disposition-notification",
-        "message/global-disposition-notification",
-    }
-)
+# Delivery reports, and the other machine-made reports: abuse feedback, read receipts.
+_REPORT_PART_TYPES = DSN_TYPES | {
+    "message/feedback-report", "message/disposition-notification", "message/global-disposition-notification"}
 _REPORT_TYPES = frozenset(
     {"delivery-status", "global-delivery-status", "feedback-report", "disposition-notification"}
 )
@@ -81,7 +76,7 @@ def _is_null_sender(facts: Facts) -> bool:
 
 
 def _is_dsn(facts: Facts) -> bool:
-    if any(ct in _DSN_TYPES for ct in facts.content_types):
+    if any(ct in _REPORT_PART_TYPES for ct in facts.content_types):
         return True
     if any(rt in _REPORT_TYPES for rt in facts.report_types):
         return True

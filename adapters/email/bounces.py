@@ -15,7 +15,7 @@ from email.parser import HeaderParser, Parser
 from adapters.email.headers import address_tokens, message_ids, single_sender
 from adapters.email.parts import Part
 
-_DSN_TYPES = ("message/delivery-status", "message/global-delivery-status")
+DSN_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})  # RFC 3464, 6533
 _HEADER_TYPES = ("text/rfc822-headers", "message/rfc822-headers", "message/global-headers")
 _MESSAGE_TYPES = ("message/rfc822", "message/global")
 _DELIVERED_TO = ("delivered-to", "x-original-to", "to")  # IMAP: no envelope, these say it
@@ -73,7 +73,7 @@ def hard_bounced(walked: list[Part]) -> tuple[str, ...]:
     """Recipients with `Action: failed` and a 5.x.x status; an odd report yields nothing."""
     found: list[str] = []
     for item in walked:
-        if item.content_type in _DSN_TYPES and not item.nested:
+        if item.content_type in DSN_TYPES and not item.nested:
             found.extend(_failed(item.part))
     return tuple(dict.fromkeys(found))[:MAX_RECIPIENTS]
 

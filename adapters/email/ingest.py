@@ -7,13 +7,14 @@ import re
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
+# Where a mail's header ends: the first empty line, whatever the line endings (bare CRs too).
+HEADER_END = re.compile(rb"\r?\n\r?\n|\r\r")
 
 
 def dedupe_key(raw: bytes) -> str:
     """Message-ID + From + body hash: the same mail by SMTP and IMAP is one item, while a
     stranger reusing someone's Message-ID does not suppress their mail (RELIABILITY 2)."""
-    split = _HEADER_END.search(raw)
+    split = HEADER_END.search(raw)
     head = raw[: split.start()] if split else raw
     body = raw[split.end():] if split else b""
     headers = BytesHeaderParser(policy=compat32).parsebytes(head + b"\n\n")

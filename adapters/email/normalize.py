@@ -28,10 +28,10 @@ from adapters.email.headers import (
     message_ids,
     single_sender,
 )
+from adapters.email.ingest import HEADER_END
 from adapters.email.quotes import strip_reply
 from gateway.messages import Channel, InboundMessage
 
-_HEADER_END = re.compile(rb"\r?\n\r?\n|\r\r")
 _BOUNDARY = re.compile(rb"""boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))""", re.I)
 _DELIMITER = re.compile(rb"^--([^\r\n]{1,210})$", re.M)
 _MAX_REFERENCES = 50
@@ -109,7 +109,7 @@ def _check_structure(raw: bytes, limits: Limits) -> None:
     The parser needs over a second for 10,000 parts and recurses once per
     multipart level, so count delimiter lines and track their nesting here.
     """
-    end = _HEADER_END.search(raw, 0, limits.max_header_bytes + 4)
+    end = HEADER_END.search(raw, 0, limits.max_header_bytes + 4)
     if end is None and len(raw) > limits.max_header_bytes:
         raise UnreadableMessage("The message headers are larger than allowed.")
     boundaries = {m.group(1) or m.group(2) for m in _BOUNDARY.finditer(raw)}

@@ -24,7 +24,7 @@ class BotConfig:
 def handle(turn: Turn, config: BotConfig) -> Outcome:
     outcome = _route(turn, config)
     # Chat lines left waiting past their batch window go now: any update helps the scheduler.
-    chat.flush_overdue(turn.uow, turn.desk, turn.now, config.secret, limit=10)
+    chat.flush_overdue(turn.uow, turn.desk, turn.now, limit=10)
     return outcome
 
 
@@ -50,11 +50,11 @@ def _route(turn: Turn, config: BotConfig) -> Outcome:
             link.check_code(turn, update.text, config.secret)
         return Outcome(True, "link-step")
     if flow is not None and flow.flow == "chat":
-        chat.step(turn, flow, name, config.secret)
+        chat.step(turn, flow, name)
         return Outcome(True, "chat-step")
     session_row = chat.current(turn.uow.session, turn.user_id)
     if session_row is not None and name is None:
-        chat.relay_from_member(turn, session_row, config.secret)
+        chat.relay_from_member(turn, session_row)
         return Outcome(True, "chat-relayed")
     if turn.member is not None and name is None:
         outcome = tickets.reply(turn)
@@ -72,7 +72,7 @@ def _command(turn: Turn, config: BotConfig, name: str, args: str) -> Outcome | N
     if name not in ("end",):
         clear_conversation(session, turn.user_id)  # a new command abandons the current form
     if name == "start" and args:
-        link.redeem_token(turn, args[:200], config.secret)
+        link.redeem_token(turn, args[:200])
     elif name == "start":
         turn.say("tg_start")
     elif name == "link":
@@ -88,7 +88,7 @@ def _command(turn: Turn, config: BotConfig, name: str, args: str) -> Outcome | N
     elif name == "chat":
         chat.start(turn)
     elif name == "end":
-        chat.end_by_member(turn, config.secret)
+        chat.end_by_member(turn)
     elif name == "hours":
         _hours(turn)
     elif name == "cancel":

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Engine
 from telegram import Bot
 from telegram.error import TelegramError
 from telegram.request import HTTPXRequest
@@ -28,6 +28,7 @@ from adapters.telegram.state import load_offset, save_offset
 from config.settings import TelegramSettings
 from gateway.errors import ConfigError
 from store import inbox
+from store.locks import AdvisoryLock
 
 log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
@@ -79,19 +80,32 @@ class Poller:
     def __init__(self, bot: Bot, engine: Engine, timeout: int,
                  on_stored: Callable[[], None]) -> None:
         self.bot, self.engine, self.timeout, self.on_stored = bot, engine, timeout, on_stored
-        self._lock: Connection | None = None
+        self._lock = AdvisoryLock(engine, LOCK_KEY, "telegram poller")
 
     async def run(self, stopping: asyncio.Event) -> None:
+        """Poll while we hold the lock, re-checked before every round; stand by while we do not."""
+        offset: int | None = None
+        polling = False
         try:
-            while not stopping.is_set() and not await asyncio.to_thread(self._take_lock):
-                await _sleep(stopping, 5)
-            await self.bot.delete_webhook(drop_pending_updates=False)
-            offset = await asyncio.to_thread(load_offset, self.engine)
             while not stopping.is_set():
+                if not await asyncio.to_thread(self._holds_lock):
+                    polling = False
+                    await _sleep(stopping, 5)
+                    continue
+                if not polling:  # (again) ours: another poller may have moved the offset meanwhile
+                    await self.bot.delete_webhook(drop_pending_updates=False)
+                    offset = await asyncio.to_thread(load_offset, self.engine)
+                    polling = True
                 offset = await self._round(offset, stopping)
         finally:
-            if self._lock is not None:
-                await asyncio.to_thread(self._lock.close)
+            await asyncio.to_thread(self._lock.release)
+
+    def _holds_lock(self) -> bool:
+        try:
+            return self._lock.acquire()
+        except Exception as error:  # database down: nobody can be sure to hold it
+            log.warning("telegram poller lock unavailable: %s", error)
+            return False
 
     async def _round(self, offset: int | None, stopping: asyncio.Event) -> int | None:
         try:  # get_updates minus its parsing into objects: one malformed update must not fail all
@@ -118,18 +132,6 @@ class Poller:
             return offset
         self.on_stored()
         return following
-
-    def _take_lock(self) -> bool:
-        if self.engine.dialect.name != "postgresql":
-            return True  # SQLite: one process by design
-        connection = self.engine.connect()
-        got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}).scalar()
-        connection.commit()
-        if got:
-            self._lock = connection
-            return True
-        connection.close()
-        return False
 
 
 async def _sleep(stopping: asyncio.Event, seconds: float) -> None:

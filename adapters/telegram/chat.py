@@ -3,15 +3,13 @@
 The member's lines are stored, then mailed to the agents in batches (at most one mail per chat
 per BATCH_WINDOW, or at LINES_PER_MAIL lines); the mail tells what is verified (a linked member's
 record) from what was only typed in the form. Agents answer by email to a chat notification
-whose Reply-To carries a chat key (`<local>+c<chat>.<mac>@<domain>`, an HMAC under the reply-key
-secret bound to the agent's address); `/end` on the first line ends the chat.
+whose Reply-To carries a chat key (`<local>+c<chat>.<expiry>.<key id><mac>@<domain>`, signed by the
+desk's token signer and bound to the agent's address); `/end` on the first line ends the chat.
+Chat keys minted before key ids and expiry (`c<chat>.<mac>`) are refused: chats are short-lived.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import logging
 import re
 import uuid
@@ -30,6 +28,7 @@ from gateway.outgoing import Outgoing, one_line
 from gateway.parsing import first_line
 from gateway.replies import Reply
 from gateway.replykeys import address_with_key, keys_in
+from gateway.tokens import Signer
 from store.blobs import BlobStore
 from store.tables_telegram import TelegramChatLineRow, TelegramChatRow
 from store.unit_of_work import SqlUnitOfWork, aware
@@ -39,14 +38,21 @@ WAITING, ACTIVE, ENDED = "waiting", "active", "ended"
 LINES_PER_MAIL = 10  # a batch goes at once when this many lines wait...
 BATCH_WINDOW = timedelta(seconds=60)  # ...else at most one agent mail per chat per window
 MAX_LINE = 4000
-_KEY = re.compile(r"^c(\d{1,12})\.([a-z2-7]{26})$")
+CHAT_KEY_DAYS = 30  # an agent may answer a chat notification for this long
+_CHAT_PAYLOAD = re.compile(r"^c(\d{1,12})$")
+_CHAT_LOOK = re.compile(r"^c\d{1,12}\.")  # looks like a chat key (old or new): ours to answer
 # The look-ahead checks the tail once, so each dot tried below needs no rescan of it.
 _EMAIL = re.compile(r"^[^@\s]{1,64}@(?=[^@\s]*+$)[^@\s]{1,255}\.[^@\s]{2,}$")
 
 
-def chat_key(secret: str, chat_id: int, agent: str) -> str:
-    mac = hmac.new(secret.encode(), f"chat|{chat_id}|{agent.lower()}".encode(), hashlib.sha256)
-    return f"c{chat_id}." + base64.b32encode(mac.digest()).decode().lower()[:26]
+def chat_key(signer: Signer, chat_id: int, agent: str, now: datetime) -> str:
+    return signer.issue(f"c{chat_id}", agent, now, CHAT_KEY_DAYS)
+
+
+def chat_of_key(signer: Signer, key: str, agent: str, now: datetime) -> int | None:
+    """The chat a genuine, unexpired key for `agent` names (current or old secret); else None."""
+    match = _CHAT_PAYLOAD.match(signer.payload(key, agent, now) or "")
+    return int(match.group(1)) if match else None
 
 
 def is_open(desk: Desk, now: datetime) -> tuple[bool, tuple[datetime, datetime] | None]:
@@ -80,12 +86,12 @@ def start(turn: Turn) -> None:
     turn.say("tg_chat_ask", {"step": "name"})
 
 
-def step(turn: Turn, conversation: Conversation, command: str | None, secret: str) -> None:
+def step(turn: Turn, conversation: Conversation, command: str | None) -> None:
     """The form: name, member ID (optional, /skip), email, question."""
     text, data = one_line(turn.update.text, 1000), conversation.data
     following = {"name": "member_id", "member_id": "email", "email": "question"}
     if conversation.step == "question":
-        _queue(turn, {**data, "question": turn.update.text.strip()[:4000]}, secret)
+        _queue(turn, {**data, "question": turn.update.text.strip()[:4000]})
         return
     if conversation.step == "email" and not _EMAIL.match(text):
         turn.say("tg_chat_bad_email")
@@ -99,7 +105,7 @@ def step(turn: Turn, conversation: Conversation, command: str | None, secret: st
     turn.say("tg_chat_ask", {"step": conversation.step})
 
 
-def _queue(turn: Turn, data: dict[str, str], secret: str) -> None:
+def _queue(turn: Turn, data: dict[str, str]) -> None:
     session = turn.uow.session
     clear_conversation(session, turn.user_id)
     question = data["question"]
@@ -114,25 +120,25 @@ def _queue(turn: Turn, data: dict[str, str], secret: str) -> None:
     session.flush()
     place = position(session, row)
     first = [{"at": turn.now.strftime("%H:%M:%S"), "text": question}]
-    _to_agents(turn.uow, turn.desk, turn.now, row, first, secret, new=True, place=place)
+    _to_agents(turn.uow, turn.desk, turn.now, row, first, new=True, place=place)
     turn.say("tg_chat_queued", {"position": place})
 
 
-def relay_from_member(turn: Turn, row: TelegramChatRow, secret: str) -> None:
+def relay_from_member(turn: Turn, row: TelegramChatRow) -> None:
     """Store the line first; a mail to the agents carries it now or with the next batch."""
     text = turn.update.text.strip()[:MAX_LINE] or "(a file, not relayed: please describe it in words)"
     assert row.id is not None
     turn.uow.session.add(TelegramChatLineRow(chat_id=row.id, text=text, created_at=turn.now))
     turn.uow.session.flush()
-    flush_lines(turn.uow, turn.desk, turn.now, row, secret)
+    flush_lines(turn.uow, turn.desk, turn.now, row)
 
 
-def end_by_member(turn: Turn, secret: str) -> None:
+def end_by_member(turn: Turn) -> None:
     row = current(turn.uow.session, turn.user_id)
     if row is None:
         turn.say("tg_chat_none")
         return
-    _end(turn.uow, turn.desk, turn.now, row, secret, by_agent="")
+    _end(turn.uow, turn.desk, turn.now, row, by_agent="")
     turn.say("tg_chat_ended", {"by_agent": False})
 
 
@@ -154,7 +160,7 @@ def _pending_lines(session: Session, row: TelegramChatRow) -> list[TelegramChatL
         .order_by(col(TelegramChatLineRow.id))).all())
 
 
-def flush_lines(uow: SqlUnitOfWork, desk: Desk, now: datetime, row: TelegramChatRow, secret: str,
+def flush_lines(uow: SqlUnitOfWork, desk: Desk, now: datetime, row: TelegramChatRow,
                 *, force: bool = False) -> bool:
     """One agent mail with every line not yet mailed, in order, when the batch is due: at
     LINES_PER_MAIL lines, or BATCH_WINDOW after the chat's last agent mail, or when `force`d
@@ -168,14 +174,14 @@ def flush_lines(uow: SqlUnitOfWork, desk: Desk, now: datetime, row: TelegramChat
         return False
     lines = [{"at": (aware(line.created_at) or now).strftime("%H:%M:%S"), "text": line.text}
              for line in pending]
-    _to_agents(uow, desk, now, row, lines, secret, new=False, place=0)
+    _to_agents(uow, desk, now, row, lines, new=False, place=0)
     for line in pending:
         line.mailed_at = now
         uow.session.add(line)
     return True
 
 
-def flush_overdue(uow: SqlUnitOfWork, desk: Desk, now: datetime, secret: str, limit: int = 50) -> int:
+def flush_overdue(uow: SqlUnitOfWork, desk: Desk, now: datetime, limit: int = 50) -> int:
     """The scheduler's pass: batches whose window has passed with nobody writing again."""
     overdue = uow.session.exec(select(TelegramChatRow).where(
         col(TelegramChatRow.status) != ENDED,
@@ -183,13 +189,13 @@ def flush_overdue(uow: SqlUnitOfWork, desk: Desk, now: datetime, secret: str, li
             col(TelegramChatLineRow.mailed_at).is_(None))),
         or_(col(TelegramChatRow.mailed_at).is_(None), col(TelegramChatRow.mailed_at) <= now - BATCH_WINDOW))
         .order_by(col(TelegramChatRow.id)).limit(limit)).all()
-    return sum(flush_lines(uow, desk, now, row, secret) for row in overdue)
+    return sum(flush_lines(uow, desk, now, row) for row in overdue)
 
 
-def flush_overdue_chats(engine: Engine, blobs: BlobStore, desk: Desk, secret: str, now: datetime) -> int:
+def flush_overdue_chats(engine: Engine, blobs: BlobStore, desk: Desk, now: datetime) -> int:
     """`flush_overdue` in a transaction of its own, for a scheduler loop."""
     with SqlUnitOfWork(engine, blobs) as uow:
-        count = flush_overdue(uow, desk, now, secret)
+        count = flush_overdue(uow, desk, now)
         uow.commit()
     if count:
         log.info("telegram chat lines mailed", extra={"chats": count})
@@ -197,12 +203,12 @@ def flush_overdue_chats(engine: Engine, blobs: BlobStore, desk: Desk, secret: st
 
 
 def _to_agents(uow: SqlUnitOfWork, desk: Desk, now: datetime, row: TelegramChatRow,
-               lines: list[dict[str, str]], secret: str, *, new: bool, place: int) -> None:
+               lines: list[dict[str, str]], *, new: bool, place: int) -> None:
     assert row.id is not None
     data = {"chat_id": row.id, **_identity(uow, row), "lines": lines, "new": new, "position": place}
     rendered = desk.renderer.render(Reply("agent_chat_request", "en", data))
     for address in _agents(uow, desk, now, row):
-        key = chat_key(secret, row.id, address)
+        key = chat_key(desk.keys.signer, row.id, address, now)
         uow.outbox.add(OutboundMessage(
             channel=Channel.EMAIL, recipient=address, subject=one_line(rendered.subject),
             text=rendered.text, message_id=_new_id(desk), kind="agent_chat_request",
@@ -212,9 +218,8 @@ def _to_agents(uow: SqlUnitOfWork, desk: Desk, now: datetime, row: TelegramChatR
     uow.session.add(row)
 
 
-def _end(uow: SqlUnitOfWork, desk: Desk, now: datetime, row: TelegramChatRow, secret: str,
-         by_agent: str) -> None:
-    flush_lines(uow, desk, now, row, secret, force=True)  # nothing the member wrote is lost
+def _end(uow: SqlUnitOfWork, desk: Desk, now: datetime, row: TelegramChatRow, by_agent: str) -> None:
+    flush_lines(uow, desk, now, row, force=True)  # nothing the member wrote is lost
     rendered = desk.renderer.render(Reply("agent_chat_ended", "en", {
         "chat_id": row.id, **_identity(uow, row), "by_agent": bool(by_agent), "agent": by_agent}))
     for address in _agents(uow, desk, now, row):
@@ -230,18 +235,17 @@ def _new_id(desk: Desk) -> str:
     return f"{uuid.uuid4().hex}@{desk.domain}"
 
 
-def agent_email(msg: InboundMessage, uow: SqlUnitOfWork, desk: Desk, now: datetime,
-                secret: str) -> Outcome | None:
+def agent_email(msg: InboundMessage, uow: SqlUnitOfWork, desk: Desk, now: datetime) -> Outcome | None:
     """An agent's email answer to a chat; None when the message carries no chat key."""
-    found = [m for m in (_KEY.match(k) for k in keys_in(msg.recipients, desk.address)) if m]
+    found = [k for k in keys_in(msg.recipients, desk.address) if _CHAT_LOOK.match(k)]
     if not found or msg.channel is not Channel.EMAIL:
         return None
     agent = uow.agents.by_email(msg.sender) if msg.authenticated and not msg.automated else None
-    match = next((m for m in found if agent and hmac.compare_digest(
-        chat_key(secret, int(m.group(1)), agent.email), m.group(0))), None)
-    if agent is None or match is None:
+    chat_id = next((c for c in (chat_of_key(desk.keys.signer, k, agent.email, now) for k in found)
+                    if c is not None), None) if agent else None
+    if agent is None or chat_id is None:
         return Outcome(False, "chat-key", "telegram-chat")
-    row = uow.session.get(TelegramChatRow, int(match.group(1)))
+    row = uow.session.get(TelegramChatRow, chat_id)
     if row is None or row.status == ENDED:
         return Outcome(False, "chat-ended", "telegram-chat")
     lines = msg.text.strip().split("\n", 1)
@@ -249,12 +253,12 @@ def agent_email(msg: InboundMessage, uow: SqlUnitOfWork, desk: Desk, now: dateti
         if len(lines) > 1 and lines[1].strip():
             _to_member(uow, desk, now, row, "tg_chat_agent",
                        {"agent_name": agent.name, "text": lines[1].strip()})
-        _end(uow, desk, now, row, secret, by_agent=agent.email)
+        _end(uow, desk, now, row, by_agent=agent.email)
         _to_member(uow, desk, now, row, "tg_chat_ended", {"by_agent": True})
         return Outcome(True, "chat-ended")
     row.status, row.agent_email = ACTIVE, agent.email
     uow.session.add(row)
-    flush_lines(uow, desk, now, row, secret, force=True)  # the answering agent sees every line
+    flush_lines(uow, desk, now, row, force=True)  # the answering agent sees every line
     row.mailed_at = None  # and the member's answer to the agent goes at once (one per agent mail)
     uow.session.add(row)
     _to_member(uow, desk, now, row, "tg_chat_agent", {"agent_name": agent.name,

@@ -6,7 +6,6 @@ same either way, and a code for nobody simply never matches. The bot never asks 
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import re
@@ -20,6 +19,7 @@ from adapters.telegram.state import Conversation, clear_conversation, save_conve
 from adapters.telegram.turn import Turn
 from gateway.outgoing import HOUR
 from gateway.people import Member, fold_address
+from gateway.tokens import Signer
 from store.tables import MemberRow
 from store.tables_telegram import TelegramLinkCodeRow, TelegramLinkTokenRow
 from store.unit_of_work import aware, to_member
@@ -28,18 +28,18 @@ CODE_MINUTES = 10
 MAX_TRIES = 5
 CODES_PER_HOUR = 5  # per Telegram account
 CODES_PER_MEMBER_PER_HOUR = 3  # per member, whichever accounts ask
-_NONCE, _MAC = 16, 22
-_TOKEN = re.compile(rf"^[A-Za-z0-9_-]{{{_NONCE + _MAC}}}$")
+_NONCE = 16
+# The nonce, then the signer's seal (key id, MAC). Tokens of the 38-character form that had no
+# key id are refused.
+_TOKEN = re.compile(rf"^[A-Za-z0-9_-]{{{_NONCE}}}[0-9a-f]{{2}}[a-z2-7]{{26}}$")
 
 
 def _digest(secret: str, text: str) -> str:
     return hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()
 
 
-def _token_mac(secret: str, nonce: str, member_id: str, expires: datetime) -> str:
-    raw = hmac.new(secret.encode(), f"tg-link|{nonce}|{member_id}|{int(expires.timestamp())}".encode(),
-                   hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(raw).decode()[:_MAC]
+def _token_body(nonce: str, member_id: str, expires: datetime) -> str:
+    return f"tg-link|{nonce}|{member_id}|{int(expires.timestamp())}"
 
 
 def start(turn: Turn) -> None:
@@ -119,16 +119,18 @@ def check_code(turn: Turn, text: str, secret: str) -> None:
 
 
 def issue_token(engine: Engine, secret: str, member_id: str, now: datetime, hours: float) -> str:
-    """A deep-link token for `https://t.me/<bot>?start=<token>` (38 characters)."""
+    """A deep-link token for `https://t.me/<bot>?start=<token>` (44 characters), signed with the
+    current `secret`; it is stored, so it works once and until it expires."""
     nonce = secrets.token_urlsafe(12)[:_NONCE]
     expires = (now + timedelta(hours=hours)).replace(microsecond=0)
     with Session(engine) as session:
         session.add(TelegramLinkTokenRow(nonce=nonce, member_id=member_id, expires_at=expires))
         session.commit()
-    return nonce + _token_mac(secret, nonce, member_id, expires)
+    return nonce + Signer(secret).seal(_token_body(nonce, member_id, expires))
 
 
-def redeem_token(turn: Turn, token: str, secret: str) -> None:
+def redeem_token(turn: Turn, token: str) -> None:
+    """Link the member a genuine (current or old secret), unexpired, unused token names."""
     session = turn.uow.session
     row = None
     if _TOKEN.match(token):
@@ -136,8 +138,8 @@ def redeem_token(turn: Turn, token: str, secret: str) -> None:
             col(TelegramLinkTokenRow.nonce) == token[:_NONCE]).with_for_update()).first()
     expires = aware(row.expires_at) if row else None
     valid = (row is not None and expires is not None and row.used_at is None
-             and expires > turn.now and hmac.compare_digest(
-                 token[_NONCE:], _token_mac(secret, row.nonce, row.member_id, expires)))
+             and expires > turn.now and turn.desk.keys.signer.opens(
+                 _token_body(row.nonce, row.member_id, expires), token[_NONCE:]))
     if not valid or row is None:
         turn.say("tg_link_token_bad")
         return

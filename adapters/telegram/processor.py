@@ -89,7 +89,7 @@ class TelegramProcessor:
 
     def agent_email(self, msg: InboundMessage, uow: SqlUnitOfWork, now: datetime) -> Outcome | None:
         """The worker's hook for email: an agent answering a live chat."""
-        outcome = chat.agent_email(msg, uow, self.desk, now, self.secret)
+        outcome = chat.agent_email(msg, uow, self.desk, now)
         if outcome is not None:
             self.on_done()  # a moment early (before the commit): the loop polls anyway
         return outcome

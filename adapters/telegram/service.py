@@ -63,12 +63,12 @@ async def _deliver_forever(sender: TelegramSender, wake: asyncio.Event,
             await asyncio.wait_for(_first(wake, stopping), DELIVERY_INTERVAL)
 
 
-async def _flush_chats_forever(worker: Worker, secret: str, stopping: asyncio.Event) -> None:
+async def _flush_chats_forever(worker: Worker, stopping: asyncio.Event) -> None:
     """Mail the chat lines whose batch is due when nobody writes to push them out."""
     while not stopping.is_set():
         try:
             await asyncio.to_thread(flush_overdue_chats, worker.engine, worker.blobs, worker.desk,
-                                    secret, utc_now())
+                                    utc_now())
         except Exception:  # the lines stay stored; the next round takes them
             log.exception("telegram chat flush round failed")
         with contextlib.suppress(TimeoutError):
@@ -104,7 +104,7 @@ async def start_telegram(settings: Settings, engine: Engine, worker: Worker, sec
         on_done=partial(loop.call_soon_threadsafe, wake.set))
     runtime = TelegramRuntime(bot)
     if "scheduler" in only:
-        runtime.tasks.append(asyncio.create_task(_flush_chats_forever(worker, secret, stopping)))
+        runtime.tasks.append(asyncio.create_task(_flush_chats_forever(worker, stopping)))
     if "delivery" in only:
         sender = TelegramSender(bot, engine, worker.blobs, worker.desk,
                                 max_age=timedelta(days=settings.outbound.max_age_days), clock=utc_now)

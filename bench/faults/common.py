@@ -22,11 +22,13 @@ from dataclasses import dataclass, field
 from email import message_from_bytes
 from pathlib import Path
 
-from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, text
 
 from bench.email_path import message
-from tests.conftest import free_port
+from tests.support.gateway_process import gateway_env as test_gateway_env
+from tests.support.ports import free_port
+from tests.support.smtp_sink import Sink as TestSink
+from tests.support.smtp_sink import SinkServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,12 +38,12 @@ MAIL_TOKEN = re.compile(rb"^Message-ID: <((?:imap-)?token-\d{1,9})@bench\.exampl
 TELEGRAM_TOKEN = re.compile(rb"tg-token-\d{1,9}")
 
 
-class Sink:
-    """The outbound relay's handler: counts deliveries per Message-ID."""
+class Sink(TestSink):
+    """The outbound relay's handler: counts deliveries per Message-ID (keeps no messages)."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.delivered: collections.Counter[str] = collections.Counter()
-        self.lock = threading.Lock()
 
     async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
         content = getattr(envelope, "content", b"")
@@ -56,34 +58,23 @@ class Sink:
                     "outbound_duplicates": sends - len(self.delivered)}
 
 
-class Relay:
+class Relay(SinkServer):
     """An aiosmtpd sink on a fixed loopback port that can go down (connection refused) and
     come back on the same port."""
 
+    sink: Sink
+
     def __init__(self) -> None:
-        self.sink = Sink()
-        self.port = free_port()
-        self._controller: Controller | None = None
-
-    def up(self) -> None:
-        self._controller = Controller(self.sink, hostname="127.0.0.1", port=self.port)
-        self._controller.start()
-
-    def down(self) -> None:
-        if self._controller is not None:
-            self._controller.stop()
-            self._controller = None
+        super().__init__(Sink())
 
 
 def gateway_env(data_dir: Path, url: str, relay_port: int, **extra: str) -> dict[str, str]:
-    env = {**os.environ, "GATEWAY_DATA_DIR": str(data_dir), "GATEWAY_DATABASE__URL": url,
-           "GATEWAY_SMTP__PORT": str(free_port()), "GATEWAY_SECURITY__SECRET": "faults",
-           "GATEWAY_OUTBOUND__HOST": "127.0.0.1", "GATEWAY_OUTBOUND__PORT": str(relay_port),
-           "GATEWAY_OUTBOUND__SECURITY": "none",
-           "GATEWAY_POLICY__MAX_MESSAGES_PER_HOUR": "1000000",
-           "GATEWAY_POLICY__MAX_AUTO_REPLIES_PER_HOUR": "1000000", **extra}
-    env.pop("GATEWAY_CONFIG", None)
-    return env
+    return test_gateway_env(data_dir, url, "faults", **{
+        "GATEWAY_SMTP__PORT": str(free_port()),
+        "GATEWAY_OUTBOUND__HOST": "127.0.0.1", "GATEWAY_OUTBOUND__PORT": str(relay_port),
+        "GATEWAY_OUTBOUND__SECURITY": "none",
+        "GATEWAY_POLICY__MAX_MESSAGES_PER_HOUR": "1000000",
+        "GATEWAY_POLICY__MAX_AUTO_REPLIES_PER_HOUR": "1000000", **extra})
 
 
 @dataclass

@@ -7,13 +7,10 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import Engine
 
 from adapters.email.ingest import dedupe_key
@@ -26,52 +23,30 @@ from config.settings import load_settings
 from gateway.replykeys import return_path
 from store import admin, inbox, outbox
 from store.blobs import BlobStore
-from tests.conftest import free_port
+from tests.support.smtp_sink import Sink, SinkServer
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
 SUPPORT, ANNA, DESK = "support@example.org", "anna@member.example", "desk@example.org"
 
 
-@dataclass
-class Relay:
-    """Keeps each envelope; refuses the recipients in `refuse` with 550."""
-
-    port: int = 0
-    envelopes: list[tuple[str, tuple[str, ...], bool]] = field(default_factory=list)
-    refuse: set[str] = field(default_factory=set)
-
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
-                          address: str, options: list[str]) -> str:
-        if address in self.refuse:
-            return "550 5.1.1 No such user here"
-        envelope.rcpt_tos.append(address)
-        return "250 2.1.5 OK"
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        self.envelopes.append((str(envelope.mail_from), tuple(envelope.rcpt_tos),
-                               envelope.smtp_utf8))
-        return "250 2.0.0 OK"
-
-
+Relay = Sink
 StartRelay = Callable[..., Relay]
 
 
 @pytest.fixture
 def start_relay() -> Iterator[StartRelay]:
-    controllers: list[Controller] = []
+    servers: list[SinkServer] = []
 
     def start(*, utf8: bool = False) -> Relay:
-        relay = Relay(port=free_port())
-        controller = Controller(relay, hostname="127.0.0.1", port=relay.port,
-                                enable_SMTPUTF8=utf8)
-        controller.start()
-        controllers.append(controller)
-        return relay
+        server = SinkServer(utf8=utf8)
+        server.up()
+        servers.append(server)
+        return server.sink
 
     yield start
-    for controller in controllers:
-        controller.stop()
+    for server in servers:
+        server.down()
 
 
 @pytest.fixture

@@ -17,7 +17,9 @@ from sqlalchemy import Engine
 
 from adapters.email.ingest import dedupe_key
 from store import admin, inbox
-from tests.conftest import free_port
+from tests.support.gateway_process import gateway_env
+from tests.support.ports import free_port
+from tests.support.waiting import wait_until
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -98,17 +100,13 @@ def test_sigterm_while_the_parser_is_busy_exits_at_once_and_takes_the_parser_wit
         engine: Engine, database_url: str, tmp_path: Path) -> None:
     for number in range(2):
         put_mail(engine, mail(f"big {number}", attachments=100))
-    env = {**os.environ, "GATEWAY_DATA_DIR": str(tmp_path), "GATEWAY_DATABASE__URL": database_url,
-           "GATEWAY_SECURITY__SECRET": "crash-secret", "GATEWAY_SMTP__PORT": str(free_port()),
-           "GATEWAY_WORKER__PARSE_CPU_SECONDS": "60"}
-    env.pop("GATEWAY_CONFIG", None)
+    env = gateway_env(tmp_path, database_url, "crash-secret", GATEWAY_SMTP__PORT=str(free_port()),
+                      GATEWAY_WORKER__PARSE_CPU_SECONDS="60")
     process = subprocess.Popen([sys.executable, "-m", "adapters", "run"], env=env, cwd=ROOT,
                                text=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         assert process.stdout is not None and process.stdout.readline().startswith("ready")
-        deadline = time.monotonic() + 60
-        while not child_pids(process.pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: child_pids(process.pid), 60, "the parser child", interval=0.05)
         [parser] = child_pids(process.pid)
         time.sleep(0.3)  # the first big mail is being parsed
         started = time.monotonic()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import smtplib
 from pathlib import Path
 
-from tests.e2e.conftest import SUPPORT, Gateway
+from tests.support.gateway_process import SUPPORT, Gateway
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 ANNA, AGENT = "anna@example.net", "agent.nl@example.org"

@@ -4,41 +4,13 @@ SMTP count, and three suspend the member; a forged one counts for nobody (F4).""
 from __future__ import annotations
 
 import smtplib
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from aiosmtpd.controller import Controller
-
-from tests.conftest import free_port
-from tests.e2e.conftest import SUPPORT, Gateway, Sink
+from tests.support.gateway_process import SUPPORT, Gateway
+from tests.support.smtp_sink import Sink
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 ANNA, AGENT = "anna@example.net", "agent.nl@example.org"
-
-
-class EnvelopeSink(Sink):
-    """The relay, keeping each envelope's MAIL FROM too: (mail from, rcpt tos)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.envelopes: list[tuple[str, tuple[str, ...]]] = []
-
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
-        self.envelopes.append((str(getattr(envelope, "mail_from", "")),
-                               tuple(getattr(envelope, "rcpt_tos", ()))))
-        return await super().handle_DATA(server, session, envelope)
-
-
-@pytest.fixture
-def relay() -> Iterator[EnvelopeSink]:
-    sink = EnvelopeSink()
-    sink.port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
-    controller.start()
-    yield sink
-    controller.stop()
 
 
 def report(gw: Gateway, name: str, n: int, rcpt: str, token: str = "") -> None:
@@ -49,21 +21,11 @@ def report(gw: Gateway, name: str, n: int, rcpt: str, token: str = "") -> None:
         client.sendmail("", [rcpt], raw)  # MAIL FROM:<>, like a mailer daemon
 
 
-def paths_to(relay: EnvelopeSink, recipient: str, count: int) -> list[str]:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        found = [mail_from for mail_from, rcpts in relay.envelopes if rcpts == (recipient,)]
-        if len(found) >= count:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"{len(relay.envelopes)} mails relayed, not {count} to {recipient}")
-
-
 def test_reports_to_the_return_paths_suspend_the_member_forged_ones_nobody(
-        relayed: Gateway, relay: EnvelopeSink) -> None:
+        relayed: Gateway, relay: Sink) -> None:
     for n in range(3):
         relayed.send(ANNA, f"Nederlands - Kan niet inloggen {n}", "Ik kan niet inloggen.")
-    paths = paths_to(relay, ANNA, 3)
+    paths = relay.paths_to(ANNA, 3)
     assert len(set(paths)) == 3 and all(p.startswith("support+b-") for p in paths)
     for n in range(3):  # forged: to the plain address, naming Anna and the agent
         report(relayed, "dsn_forged_about_a_member_and_an_agent.eml", n, SUPPORT)
@@ -73,6 +35,6 @@ def test_reports_to_the_return_paths_suspend_the_member_forged_ones_nobody(
     # Inbox and outbox are worked in order: the reports before ticket 4, its acknowledgement
     # (if any) before its notification.
     relayed.send(ANNA, "Nederlands - Kan niet inloggen 4", "Nog steeds niet.")
-    paths_to(relay, AGENT, 4)  # the agent, named by the forged reports, hears of ticket 4 ...
-    assert len(paths_to(relay, ANNA, 3)) == 3  # ... Anna gets no acknowledgement
+    relay.paths_to(AGENT, 4)  # the agent, named by the forged reports, hears of ticket 4 ...
+    assert len(relay.paths_to(ANNA, 3)) == 3  # ... Anna gets no acknowledgement
     assert "hard bounce counted" in relayed.log() and "nothing counted" in relayed.log()

@@ -6,12 +6,12 @@ import json
 import smtplib
 import subprocess
 import sys
-import time
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
 
-from tests.e2e.conftest import SUPPORT, Gateway, Sink
+from tests.support.gateway_process import SUPPORT, Gateway
+from tests.support.smtp_sink import Sink
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 ANNA, AGENT = "anna@example.net", "agent.nl@example.org"
@@ -58,10 +58,7 @@ def test_a_forged_key_gives_no_rights(relayed: Gateway, relay: Sink) -> None:
     local, _, domain = notice["Reply-To"].partition("@")
     forged = f"{local[:-1]}{'a' if local[-1] != 'a' else 'b'}@{domain}"
     relayed.send(AGENT, "Re: x", "/close\nForged.", to=forged)
-    deadline = time.monotonic() + 15
-    while len(relay.to(AGENT)) < 2 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    error = relay.to(AGENT)[-1]
+    error = relay.to(AGENT, count=2)[-1]
     assert "not acted on" in str(error["Subject"])  # the agent is told, nothing changes
     assert tickets(relayed)[0]["status"] == "open"
     assert relay.to(ANNA)[-1]["Subject"].startswith("[TI-1]")  # only the acknowledgement

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -15,22 +12,13 @@ import pytest
 from imapclient import IMAPClient
 from sqlalchemy import Engine, text
 
-from store import admin
-from tests.e2e.conftest import Gateway
 from tests.imap.dovecot import PASSWORD, Dovecot
+from tests.support.gateway_process import Gateway, gateway_env
+from tests.support.seeding import ANNA as ANNA_MEMBER
+from tests.support.seeding import seed
 
 FOLDER, PROCESSED = "Support", "Processed"
 ANNA = "anna@example.net"
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str,
-               log: Callable[[], str] = lambda: "", interval: float = 0.1) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}\n{log()[-3000:]}")
 
 
 def member_mail(token: str, *, subject: str = "") -> bytes:
@@ -123,30 +111,27 @@ GatewayFactory = Callable[..., Gateway]
 def imap_gateway(tmp_path: Path, database_url: str, engine: Engine,
                  mailbox: Mailbox) -> Iterator[GatewayFactory]:
     """Makes (not starts) gateways on the test's mailbox; keyword arguments become [imap] keys."""
-    admin.upsert_member(engine, member_id="1001", name="Anna de Vries", email=ANNA,
-                        rank="Gold", language="nl")
+    seed(engine, ANNA_MEMBER)
     made: list[Gateway] = []
 
     def make(name: str = "gw", smtp_port: int = 0, **imap: str) -> Gateway:
         data_dir = tmp_path / name
         data_dir.mkdir(exist_ok=True)
-        env = {**os.environ, "GATEWAY_DATA_DIR": str(data_dir), "GATEWAY_DATABASE__URL": database_url,
-               "GATEWAY_SECURITY__SECRET": "imap-secret", "GATEWAY_SMTP__ENABLED": "false",
-               "GATEWAY_POLICY__MAX_MESSAGES_PER_HOUR": "1000000",
-               "GATEWAY_POLICY__MAX_AUTO_REPLIES_PER_HOUR": "1000000",
-               "GATEWAY_IMAP__ENABLED": "true", "GATEWAY_IMAP__HOST": "127.0.0.1",
-               "GATEWAY_IMAP__PORT": str(mailbox.server.port), "GATEWAY_IMAP__TLS": "false",
-               "GATEWAY_IMAP__USERNAME": mailbox.user, "GATEWAY_IMAP__PASSWORD": PASSWORD,
-               "GATEWAY_IMAP__FOLDER": FOLDER, "GATEWAY_IMAP__PROCESSED_FOLDER": PROCESSED}
+        env = gateway_env(data_dir, database_url, "imap-secret", **{
+            "GATEWAY_SMTP__ENABLED": "false",
+            "GATEWAY_POLICY__MAX_MESSAGES_PER_HOUR": "1000000",
+            "GATEWAY_POLICY__MAX_AUTO_REPLIES_PER_HOUR": "1000000",
+            "GATEWAY_IMAP__ENABLED": "true", "GATEWAY_IMAP__HOST": "127.0.0.1",
+            "GATEWAY_IMAP__PORT": str(mailbox.server.port), "GATEWAY_IMAP__TLS": "false",
+            "GATEWAY_IMAP__USERNAME": mailbox.user, "GATEWAY_IMAP__PASSWORD": PASSWORD,
+            "GATEWAY_IMAP__FOLDER": FOLDER, "GATEWAY_IMAP__PROCESSED_FOLDER": PROCESSED})
         env.update({f"GATEWAY_IMAP__{key.upper()}": value for key, value in imap.items()})
         if smtp_port:
             env.update({"GATEWAY_SMTP__ENABLED": "true", "GATEWAY_SMTP__PORT": str(smtp_port)})
-        env.pop("GATEWAY_CONFIG", None)
-        gateway = Gateway(data_dir, env, port=smtp_port)
+        gateway = Gateway(data_dir, env, port=smtp_port, engine=engine)
         made.append(gateway)
         return gateway
 
     yield make
     for gateway in made:
-        if gateway.process is not None:
-            gateway.stop(signal.SIGKILL)
+        gateway.close()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from imapclient import IMAPClient
 
-from tests.conftest import free_port
+from tests.support.ports import free_port
 
 PASSWORD = "secret"
 USERS = 40

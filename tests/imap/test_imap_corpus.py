@@ -21,8 +21,8 @@ from tests.imap.conftest import (
     rows,
     settled,
     ticket_ids,
-    wait_until,
 )
+from tests.support.waiting import wait_until
 
 TOTAL = 500
 FULL_MESSAGES = ("chatwoot", "discourse", "django-helpdesk", "flanker", "mikel-mail",

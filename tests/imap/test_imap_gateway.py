@@ -8,7 +8,6 @@ import signal
 import pytest
 from sqlalchemy import Engine
 
-from tests.conftest import free_port
 from tests.imap.conftest import (
     ANNA,
     FOLDER,
@@ -19,8 +18,9 @@ from tests.imap.conftest import (
     rows,
     settled,
     ticket_ids,
-    wait_until,
 )
+from tests.support.ports import free_port
+from tests.support.waiting import wait_until
 
 SEEN = rb"\Seen"
 

@@ -21,8 +21,9 @@ from adapters.email.imap_fetcher import ImapFetcher
 from adapters.email.imap_session import Connection, bound_literals
 from config.settings import ImapSettings, Settings
 from store.imap_state import load_checkpoint
-from tests.imap.conftest import FOLDER, PROCESSED, Mailbox, member_mail, rows, wait_until
+from tests.imap.conftest import FOLDER, PROCESSED, Mailbox, member_mail, rows
 from tests.imap.dovecot import PASSWORD
+from tests.support.waiting import wait_until
 
 
 def imap_settings(mailbox: Mailbox, **changes: object) -> ImapSettings:

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
-from store import admin, inbox
-from tests.conftest import free_port
-from tests.e2e.conftest import Gateway
+from adapters.telegram.turn import CALLBACK_ANSWER
+from tests.support.gateway_process import Gateway, gateway_env
+from tests.support.outcomes import assert_no_outbox_rows_to, wait_for_delivery, wait_for_outcomes
+from tests.support.ports import free_port
+from tests.support.seeding import ANNA as ANNA_MEMBER
+from tests.support.seeding import BO as BO_MEMBER
+from tests.support.seeding import EMMA, PIET
+from tests.support.seeding import seed as seed_people
 from tests.telegram.fake_bot_api import BotApiState, running
 
 TOKEN = "123:TEST"
@@ -30,22 +31,13 @@ ANNA, BO, STRANGER = 501, 502, 503
 class TelegramDesk(Gateway):
     api: BotApiState
     engine: Engine
-
-    def start(self, *roles: str) -> str:  # type: ignore[override]
-        args = [sys.executable, "-m", "adapters", "run"]
-        if roles:
-            args += ["--only", ",".join(roles)]
-        self.process = subprocess.Popen(args, env=self.env, text=True, stdout=subprocess.PIPE,
-                                        stderr=open(self.data_dir / "gateway.log", "a"))  # noqa: SIM115
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        assert line.startswith("ready"), f"no ready line: {line!r}\n{self.log()}"
-        return line
+    pushed: int = 0  # updates given to the Bot API, each one inbox item once polled
 
     def mail(self, sender: str, to: str, body: str, subject: str = "Re: ticket") -> None:
         Gateway.send(self, sender, subject, body, to=to)
 
     def send(self, update: dict[str, Any]) -> int:  # type: ignore[override]
+        self.pushed += 1
         return self.api.push(update)
 
     def reply_to(self, chat_id: int, predicate: Callable[[dict[str, Any]], bool],
@@ -57,13 +49,18 @@ class TelegramDesk(Gateway):
         return self.reply_to(chat_id, lambda p: all(w in p.get("text", "") for w in words), timeout)
 
     def wait_inbox(self, count: int, timeout: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            rows = [r for r in inbox.rows(self.engine) if r.channel == "telegram"]
-            if len(rows) >= count and all(r.status != "received" for r in rows):
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"inbox not processed: {[(r.id, r.status) for r in inbox.rows(self.engine)]}")
+        wait_for_outcomes(self.engine, count=count, channel="telegram", timeout=timeout,
+                          log=self.log)
+
+    def settle(self, timeout: float = 15.0) -> None:
+        """Every update sent is processed and everything it queued has left the outbox."""
+        self.wait_inbox(self.pushed, timeout)
+        wait_for_delivery(self.engine, timeout=timeout, log=self.log)
+
+    def no_message_to(self, chat_id: int) -> None:
+        """Once settled, nothing but callback answers was queued for `chat_id`."""
+        self.settle()
+        assert_no_outbox_rows_to(self.engine, str(chat_id), besides=frozenset({CALLBACK_ANSWER}))
 
 
 def code_in(mail: Any) -> str:
@@ -73,22 +70,14 @@ def code_in(mail: Any) -> str:
 
 
 def desk_env(tmp_path: Path, database_url: str, base_url: str, **extra: str) -> dict[str, str]:
-    env = {**os.environ, "GATEWAY_DATA_DIR": str(tmp_path), "GATEWAY_DATABASE__URL": database_url,
-           "GATEWAY_SECURITY__SECRET": "tg-secret", "GATEWAY_SMTP__PORT": str(free_port()),
-           "GATEWAY_TELEGRAM__ENABLED": "true", "GATEWAY_TELEGRAM__TOKEN": TOKEN,
-           "GATEWAY_TELEGRAM__BASE_URL": base_url, "GATEWAY_TELEGRAM__POLL_TIMEOUT": "1",
-           "GATEWAY_HOURS__WINDOWS": ALWAYS_OPEN, **extra}
-    env.pop("GATEWAY_CONFIG", None)
-    return env
+    return gateway_env(tmp_path, database_url, "tg-secret", GATEWAY_SMTP__PORT=str(free_port()),
+                       GATEWAY_TELEGRAM__ENABLED="true", GATEWAY_TELEGRAM__TOKEN=TOKEN,
+                       GATEWAY_TELEGRAM__BASE_URL=base_url, GATEWAY_TELEGRAM__POLL_TIMEOUT="1",
+                       GATEWAY_HOURS__WINDOWS=ALWAYS_OPEN, **extra)
 
 
 def seed(engine: Engine) -> None:
-    admin.upsert_member(engine, member_id="1001", name="Anna de Vries", email="anna@example.net",
-                        rank="Gold", language="nl", telegram_user_id=ANNA)
-    admin.upsert_member(engine, member_id="1002", name="Bo Jensen", email="bo@example.net",
-                        rank="Gold", language="en")
-    admin.upsert_agent(engine, email="agent.nl@example.org", name="Piet", languages=["nl"])
-    admin.upsert_agent(engine, email="agent.en@example.org", name="Emma", languages=["en"])
+    seed_people(engine, replace(ANNA_MEMBER, telegram_user_id=ANNA), BO_MEMBER, PIET, EMMA)
 
 
 @pytest.fixture
@@ -100,8 +89,8 @@ def bot_api() -> Iterator[tuple[BotApiState, str]]:
 def launch(tmp_path: Path, database_url: str, engine: Engine, bot_api: tuple[BotApiState, str],
            **extra: str) -> TelegramDesk:
     state, base_url = bot_api
-    gw = TelegramDesk(tmp_path, desk_env(tmp_path, database_url, base_url, **extra))
-    gw.api, gw.engine = state, engine
+    gw = TelegramDesk(tmp_path, desk_env(tmp_path, database_url, base_url, **extra), engine=engine)
+    gw.api = state
     gw.port = int(gw.env["GATEWAY_SMTP__PORT"])
     return gw
 
@@ -113,5 +102,4 @@ def desk(tmp_path: Path, database_url: str, engine: Engine,
     gw = launch(tmp_path, database_url, engine, bot_api)
     gw.start()
     yield gw
-    if gw.process is not None:
-        gw.stop(signal.SIGKILL)
+    gw.close()

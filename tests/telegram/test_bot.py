@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 
 from adapters.telegram.link import issue_token
@@ -165,6 +164,6 @@ def test_callback_buttons_are_authorized_again(desk: TelegramDesk) -> None:
     desk.send(u.callback(ANNA, f"t:{ref}"))
     desk.said(ANNA, "Sinds gisteren")
     desk.send(u.callback(STRANGER, f"t:{ref}"))
-    time.sleep(1)
+    desk.no_message_to(STRANGER)
     assert desk.api.sent(chat_id=STRANGER) == []
     assert len(desk.api.sent("answerCallbackQuery")) == 2

@@ -6,7 +6,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -15,7 +14,9 @@ from sqlalchemy import Engine
 
 from adapters.telegram.state import load_offset
 from store import inbox
-from tests.conftest import free_port
+from tests.support.outcomes import wait_for_delivery
+from tests.support.ports import free_port
+from tests.support.waiting import wait_until
 from tests.telegram import updates as u
 from tests.telegram.conftest import ANNA, desk_env, launch, seed
 from tests.telegram.fake_bot_api import BotApiState
@@ -52,7 +53,7 @@ def test_webhook_checks_the_secret_and_acts_once_per_update(
         assert post(url, update, "s3cret") == 200  # Telegram retried: stored once, acted once
         desk.said(ANNA, "/tickets")
         desk.wait_inbox(1)
-        time.sleep(0.5)
+        wait_for_delivery(engine, log=desk.log)
         assert len(desk.api.sent(chat_id=ANNA)) == 1
         [hook] = desk.api.sent("setWebhook")
         assert (hook["url"], hook["secret_token"]) == (url, "s3cret")
@@ -76,9 +77,7 @@ def test_kill_9_after_getupdates_before_processing_loses_and_repeats_nothing(
     desk = launch(tmp_path, database_url, engine, bot_api)
     desk.start("telegram")  # the poller alone: updates are fetched and stored, not processed
     ids = [desk.send(u.message(ANNA, "/help")) for _ in range(20)]
-    deadline = time.monotonic() + 15
-    while len(inbox.rows(engine)) < 20 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: len(inbox.rows(engine)) >= 20, 15, "20 updates stored", desk.log, 0.05)
     desk.stop(signal.SIGKILL)
     assert {row.status for row in inbox.rows(engine)} == {"received"}
     assert desk.api.sent() == []
@@ -88,10 +87,7 @@ def test_kill_9_after_getupdates_before_processing_loses_and_repeats_nothing(
     desk.start()
     try:
         desk.wait_inbox(25, timeout=30)
-        deadline = time.monotonic() + 15
-        while len(desk.api.sent(chat_id=ANNA)) < 25 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.5)
+        wait_for_delivery(engine, log=desk.log)
         rows = inbox.rows(engine)
         assert sorted(row.dedupe_key for row in rows) == sorted(f"tg:{i}" for i in ids)
         assert {row.status for row in rows} == {"done"}

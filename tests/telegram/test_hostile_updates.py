@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import json
 import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +14,8 @@ from sqlalchemy import Engine
 from adapters.telegram.normalize import MalformedUpdate, check_update, parse_update
 from adapters.telegram.state import load_offset
 from store import inbox
-from tests.conftest import free_port
+from tests.support.ports import free_port
+from tests.support.waiting import wait_until
 from tests.telegram import updates as u
 from tests.telegram.conftest import ANNA, TelegramDesk, launch, seed
 from tests.telegram.fake_bot_api import BotApiState
@@ -115,9 +115,7 @@ def test_the_poller_skips_a_malformed_update_and_moves_past_it(
         desk.said(ANNA, "/tickets")
         desk.wait_inbox(1)
         assert [row.dedupe_key for row in inbox.rows(engine)] == ["tg:42"]
-        deadline = time.monotonic() + 10
-        while (load_offset(engine) or 0) < 43 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: (load_offset(engine) or 0) >= 43, 10, "the offset past 43", desk.log)
         assert load_offset(engine) == 43
         assert "malformed" in desk.log()
     finally:
