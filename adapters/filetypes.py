@@ -10,11 +10,16 @@ Archives are recognised, never unpacked.
 
 from __future__ import annotations
 
+import mimetypes
+import os
 import re
 from dataclasses import dataclass
 from fnmatch import fnmatch
+from typing import Protocol
 
 import puremagic
+
+from adapters.text import clean_line
 
 _HEAD = 64 * 1024  # where a shebang is looked for
 _SNIFF_WINDOW = 1445  # WHATWG MIME sniffing's resource header: what a browser reads to call it HTML
@@ -300,3 +305,31 @@ def _by_puremagic(data: bytes) -> Kind:
     extensions = tuple(dict.fromkeys(m.extension.lstrip(".").lower() for m in typed
                                      if m.mime_type == best.mime_type))
     return Kind(best.mime_type.lower(), extensions)
+
+
+class AttachmentLimits(Protocol):
+    """What a channel needs to know to accept a file (the email normalizer's `Limits`)."""
+
+    @property
+    def max_attachment_bytes(self) -> int: ...
+
+    @property
+    def attachment_types(self) -> tuple[str, ...]: ...
+
+
+_MAX_NAME = 100
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
+
+def sanitize_filename(name: str, index: int, ctype: str) -> str:
+    """A safe basename: no path, controls or leading dots; at most 100 chars."""
+    name = re.split(r"[\\/]", name)[-1]
+    name = clean_line(_CONTROLS.sub("", name), 400).lstrip(". ").rstrip(". ")
+    if not name:
+        ext = mimetypes.guess_extension(ctype) or ".bin"
+        return f"attachment-{index}{ext}"
+    stem, ext = os.path.splitext(name)
+    if len(ext) > 16:
+        stem, ext = name, ""
+    if len(name) > _MAX_NAME:
+        name = stem[: _MAX_NAME - len(ext)].rstrip(". ") + ext
+    return name

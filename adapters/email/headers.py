@@ -9,19 +9,15 @@ with a linear scanner instead and must be unambiguous.
 from __future__ import annotations
 
 import re
-import unicodedata
 from email.header import decode_header
 
+from adapters.text import clean_line
 from gateway.people import fold_address
 
 MAX_HEADER_VALUE = 16_000  # characters of one header value we look at
 _MAX_ENCODED_WORDS = 200
 
 _ENCODED_WORD = re.compile(r"=\?[^?\s]{1,40}\?[QqBb]\?[^?\s]{0,1000}\?=")
-_INVISIBLE = re.compile(
-    "[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad\u061c\u180e]"
-)
-_WHITESPACE = re.compile(r"\s+")
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _LOCAL = r"[^\s<>()\[\]\\,;:@\"]{1,64}"
 _LABEL = r"[^\s<>()\[\]\\,;:@\"'.!#$%&*+/=?^`{|}~]{1,63}"
@@ -116,18 +112,6 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
     return text
 
 
-def clean_line(value: str, limit: int) -> str:
-    """One display line: no controls, bidi or zero-width chars; NFC; capped."""
-    chars = []
-    for ch in value:
-        cat = unicodedata.category(ch)
-        if cat == "Cc" or cat == "Cs":
-            chars.append(" ")
-        else:
-            chars.append(ch)
-    text = _INVISIBLE.sub("", "".join(chars))
-    text = _WHITESPACE.sub(" ", text).strip()
-    return unicodedata.normalize("NFC", text)[:limit].strip()
 
 
 def _strip_quoted_and_comments(value: str) -> tuple[str, bool]:

@@ -22,7 +22,6 @@ from adapters.email.automation import Facts, classify
 from adapters.email.bounces import read_report
 from adapters.email.headers import (
     address_tokens,
-    clean_line,
     decode_words,
     display_name,
     message_ids,
@@ -30,6 +29,7 @@ from adapters.email.headers import (
 )
 from adapters.email.ingest import HEADER_END
 from adapters.email.quotes import strip_reply
+from adapters.text import clean_line
 from gateway.messages import Channel, InboundMessage
 
 _BOUNDARY = re.compile(rb"""boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))""", re.I)

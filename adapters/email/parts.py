@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import email.policy
 import logging
-import mimetypes
-import os
 import re
 import unicodedata
 from collections.abc import Callable
@@ -22,7 +20,7 @@ from typing import TypeVar
 from inscriptis import get_text
 
 from adapters import filetypes
-from adapters.email.headers import bytes_to_text, clean_line, decode_bytes, decode_words
+from adapters.email.headers import bytes_to_text, decode_bytes, decode_words
 from gateway.messages import Attachment
 
 T = TypeVar("T")
@@ -30,8 +28,6 @@ log = logging.getLogger(__name__)
 _PARAM_HEADERS = ("content-type", "content-disposition", "content-transfer-encoding")
 _MAX_PARAM_HEADER = 4000
 _MAX_HTML_CHARS = 2_000_000
-_MAX_NAME = 100
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
 _TAGS = re.compile(r"<[^<>]{0,2000}+>")  # stops at the next "<": linear
 
 
@@ -199,19 +195,6 @@ def normalize_text(text: str, max_chars: int) -> str:
     return unicodedata.normalize("NFC", text)[:max_chars].rstrip()
 
 
-def sanitize_filename(name: str, index: int, ctype: str) -> str:
-    """A safe basename: no path, controls or leading dots; at most 100 chars."""
-    name = re.split(r"[\\/]", name)[-1]
-    name = clean_line(_CONTROLS.sub("", name), 400).lstrip(". ").rstrip(". ")
-    if not name:
-        ext = mimetypes.guess_extension(ctype) or ".bin"
-        return f"attachment-{index}{ext}"
-    stem, ext = os.path.splitext(name)
-    if len(ext) > 16:
-        stem, ext = name, ""
-    if len(name) > _MAX_NAME:
-        name = stem[: _MAX_NAME - len(ext)].rstrip(". ") + ext
-    return name
 
 
 def attachments(
@@ -226,10 +209,10 @@ def attachments(
         verdict = (filetypes.decide(original, item.content_type, data, allowed)
                    if len(data) <= max_bytes else filetypes.Refused("too big"))
         if isinstance(verdict, filetypes.Accepted):
-            name = sanitize_filename(original, index, verdict.content_type)
+            name = filetypes.sanitize_filename(original, index, verdict.content_type)
             kept.append(Attachment(filetypes.stored_name(name, verdict), verdict.content_type, data))
         else:
-            refused.append(sanitize_filename(original, index, item.content_type))
+            refused.append(filetypes.sanitize_filename(original, index, item.content_type))
             log.info("attachment refused", extra={"attachment": refused[-1], "reason": verdict.reason,
                                                   "declared": item.content_type, "bytes": len(data)})
     return tuple(kept), tuple(refused)

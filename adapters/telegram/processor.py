@@ -12,8 +12,7 @@ from sqlalchemy import Engine
 from telegram.error import TelegramError, TimedOut
 
 from adapters import filetypes
-from adapters.email.normalize import Limits
-from adapters.email.parts import sanitize_filename
+from adapters.filetypes import AttachmentLimits
 from adapters.telegram import chat
 from adapters.telegram.bot import BotConfig, handle
 from adapters.telegram.normalize import FileRef, TgUpdate, parse_update
@@ -48,7 +47,7 @@ class TelegramProcessor:
     engine: Engine
     blobs: BlobStore
     desk: Desk
-    limits: Limits
+    limits: AttachmentLimits
     secret: str
     fetch: Fetch
     languages: frozenset[str] = frozenset({"en"})
@@ -104,7 +103,7 @@ class TelegramProcessor:
         kept, refused, too_big = [], [], False
         allowed = self.limits.attachment_types
         for index, ref in enumerate(update.files, start=1):
-            name = sanitize_filename(ref.filename, index, ref.content_type)
+            name = filetypes.sanitize_filename(ref.filename, index, ref.content_type)
             if ref.size > BOT_API_DOWNLOAD_LIMIT:
                 too_big = True
             if filetypes.refused_by_name(ref.filename, allowed) or ref.size > min(

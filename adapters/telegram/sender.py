@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
@@ -27,7 +28,7 @@ from gateway.messages import OutboundMessage
 from store import outbox
 from store.blobs import BlobStore
 from store.tables import OutboxRow
-from store.unit_of_work import aware
+from store.unit_of_work import SqlUnitOfWork, aware
 
 log = logging.getLogger(__name__)
 LIMIT = 4096
@@ -104,9 +105,7 @@ class TelegramSender:
             log.warning("telegram asked to wait %s s", wait)
             return
         except Forbidden as error:  # blocked by the user: permanent; the member gets email
-            await asyncio.to_thread(self._fail, row, f"403: {error}")
-            await asyncio.to_thread(fallback.to_email, self.engine, self.blobs, self.desk,
-                                    message, self.clock())
+            await asyncio.to_thread(self._fail_to_email, row, message, f"403: {error}")
             return
         except BadRequest as error:  # e.g. chat not found: permanent, never a retry loop
             await asyncio.to_thread(self._fail, row, f"400: {error}")
@@ -147,6 +146,26 @@ class TelegramSender:
         assert row.id is not None
         outbox.mark(self.engine, row.id, status=outbox.FAILED, now=self.clock(), error=reason)
         log.error("ALERT telegram message failed", extra={"outbox_id": row.id, "reason": reason})
+
+    def _fail_to_email(self, row: OutboxRow, message: OutboundMessage, reason: str) -> None:
+        """Mark the row failed and queue its email copy in one commit: both or neither."""
+        try:
+            emailed = self._commit_fallback(row, message, reason)
+        except SQLAlchemyError as error:  # nothing written: the row waits for another try
+            self._retry(row, error)
+            return
+        log.error("ALERT telegram message failed", extra={"outbox_id": row.id, "reason": reason})
+        if emailed:
+            log.info("telegram blocked: sent by email instead", extra={"kind": message.kind})
+
+    def _commit_fallback(self, row: OutboxRow, message: OutboundMessage, reason: str) -> bool:
+        assert row.id is not None
+        now = self.clock()
+        with SqlUnitOfWork(self.engine, self.blobs) as uow:
+            outbox.mark_in(uow.session, row.id, status=outbox.FAILED, now=now, error=reason)
+            emailed = fallback.queue_email(uow, self.desk, message, now)
+            uow.commit()
+        return emailed
 
     def _retry(self, row: OutboxRow, error: Exception) -> None:
         assert row.id is not None
