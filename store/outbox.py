@@ -46,19 +46,25 @@ def claim_due(engine: Engine, *, limit: int, lease: timedelta, now: datetime,
 def mark(engine: Engine, row_id: int, *, status: str, now: datetime, error: str = "",
          next_attempt_at: datetime | None = None) -> None:
     with Session(engine) as session:
-        row = session.get(OutboxRow, row_id)
-        if row is None:
-            return
-        row.attempts += 1
-        row.status = status
-        row.lease_until = None
-        row.last_error = error[:2000]
-        if status == SENT:
-            row.sent_at = now
-        if next_attempt_at is not None:
-            row.next_attempt_at = next_attempt_at
-        session.add(row)
+        mark_in(session, row_id, status=status, now=now, error=error, next_attempt_at=next_attempt_at)
         session.commit()
+
+
+def mark_in(session: Session, row_id: int, *, status: str, now: datetime, error: str = "",
+            next_attempt_at: datetime | None = None) -> None:
+    """`mark` inside the caller's transaction, for an outcome that commits with other writes."""
+    row = session.get(OutboxRow, row_id)
+    if row is None:
+        return
+    row.attempts += 1
+    row.status = status
+    row.lease_until = None
+    row.last_error = error[:2000]
+    if status == SENT:
+        row.sent_at = now
+    if next_attempt_at is not None:
+        row.next_attempt_at = next_attempt_at
+    session.add(row)
 
 
 def is_known_recipient(engine: Engine, address: str, default_agent_address: str) -> bool:
