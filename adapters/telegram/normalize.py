@@ -62,7 +62,7 @@ def _files(message: dict[str, Any]) -> tuple[FileRef, ...]:
     found: list[FileRef] = []
     photos = message.get("photo") or []
     if photos:  # several sizes of one picture: keep the largest
-        best = max(photos, key=lambda p: (p.get("file_size") or 0, p.get("width", 0)))
+        best = max(photos, key=lambda p: (p.get("file_size") or 0, p.get("width") or 0))
         found.append(FileRef(str(best["file_id"]), f"photo-{message.get('message_id', 0)}.jpg",
                              "image/jpeg", int(best.get("file_size") or 0)))
     document = message.get("document")
@@ -92,7 +92,7 @@ def parse_update(data: dict[str, Any]) -> TgUpdate:
                         message_id=message.get("message_id"), callback_id=str(query["id"]),
                         callback_data=str(query.get("data") or "")[:64])
     kind = next((k for k in ("message", "edited_message") if k in data), "other")
-    message = data.get(kind) or {}
+    message = (data.get(kind) or {}) if kind != "other" else {}  # an unknown kind is not read
     sender = message.get("from") or {}
     chat = message.get("chat") or {}
     reply = message.get("reply_to_message") or {}
