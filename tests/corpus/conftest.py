@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.peers import missing
+
 from .expectations import corpus_dir
 
 REPORT: list[str] = []  # figures the corpus tests measured, shown in the summary
@@ -22,9 +24,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 def corpus() -> Path:
     root = corpus_dir()
     if not (root / "INDEX.tsv").is_file():
-        pytest.fail(
-            f"Email corpus not found at {root}: "
-            "set GATEWAY_CORPUS to the folder that holds INDEX.tsv.",
-            pytrace=False,
-        )
+        missing(f"the email corpus is not at {root}",
+                "set GATEWAY_CORPUS to the folder that holds INDEX.tsv")
     return root

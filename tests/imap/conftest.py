@@ -14,6 +14,7 @@ from sqlalchemy import Engine, text
 
 from tests.imap.dovecot import PASSWORD, Dovecot
 from tests.support.gateway_process import Gateway, gateway_env
+from tests.support.peers import missing
 from tests.support.seeding import ANNA as ANNA_MEMBER
 from tests.support.seeding import seed
 
@@ -88,7 +89,7 @@ def settled(engine: Engine) -> bool:
 @pytest.fixture(scope="session")
 def dovecot() -> Iterator[Dovecot]:
     if shutil.which("dovecot") is None:
-        pytest.fail("dovecot is not installed: apt-get install -y dovecot-imapd", pytrace=False)
+        missing("dovecot is not installed", "apt-get install -y dovecot-imapd")
     server = Dovecot()
     server.start()
     yield server

@@ -8,7 +8,6 @@ import re
 from email.message import EmailMessage
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine, text
 
 from adapters.email.ingest import dedupe_key
@@ -22,6 +21,7 @@ from tests.imap.conftest import (
     settled,
     ticket_ids,
 )
+from tests.support.peers import missing
 from tests.support.waiting import wait_until
 
 TOTAL = 500
@@ -45,7 +45,7 @@ def corpus_messages(limit: int) -> list[bytes]:
     """Whole messages, those with attachments or other charsets first; read in place."""
     root = corpus_dir()
     if not (root / "FEATURES.tsv").is_file():
-        pytest.fail(f"corpus not found at {root}: set GATEWAY_CORPUS", pytrace=False)
+        missing(f"the email corpus is not at {root}", "set GATEWAY_CORPUS")
     picked: list[tuple[int, bytes]] = []
     for line in (root / "FEATURES.tsv").read_text().splitlines()[1:]:
         fields = line.split("\t")

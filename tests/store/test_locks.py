@@ -73,6 +73,6 @@ def test_mailbox_locks_are_per_mailbox(pg_engine: Engine) -> None:
 
 def test_sqlite_needs_no_lock(engine: Engine) -> None:
     if engine.dialect.name != "sqlite":
-        pytest.skip("SQLite only")
+        pytest.skip("SQLite runs one process and needs no lock; PostgreSQL's lock is tested above")
     lock = AdvisoryLock(engine, KEY, "test")
     assert lock.acquire() and lock.still_held() and AdvisoryLock(engine, KEY, "test").acquire()
