@@ -6,8 +6,9 @@ import asyncio
 import csv
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -20,13 +21,16 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from adapters import doctor as doctor_checks
 from adapters import logs
-from adapters.runtime import ROLES, ensure_secret, open_database, serve
+from adapters.runtime import ROLES, make_desk, open_database, serve
 from adapters.telegram import invite as telegram_invite
 from config.settings import Settings, load_settings
 from gateway.errors import ConfigError, GatewayError
 from gateway.tickets import Status, parse_ref
 from store import admin, inbox, outbox
+from store.blobs import BlobStore
+from store.inbox import InboxStatus
 from store.migrate import upgrade
+from store.outbox import OutboxStatus
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 db_app = typer.Typer(no_args_is_help=True, help="The database.")
@@ -44,12 +48,31 @@ ConfigOption = Annotated[Path | None, typer.Option(
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 out = Console()
 T = TypeVar("T")
+R = TypeVar("R")
+S = TypeVar("S", bound=StrEnum)
 TICKET_STATUSES = tuple(status.value for status in Status)
 
 
 def fail(message: str) -> typer.Exit:
     print(f"error: {message}", file=sys.stderr)
     return typer.Exit(code=1)
+
+
+def check_status(status: str | None, known: Iterable[str]) -> None:
+    """A `--status` that is none of the `known` ones fails, naming them."""
+    names = tuple(known)
+    if status and status not in names:
+        raise fail(f"status must be one of {', '.join(names)}")
+
+
+def ledger_items(config: Path | None, status: str | None, statuses: type[S],
+                 read: Callable[[Engine, S | None], Sequence[R]],
+                 summary: Callable[[R], dict[str, Any]]) -> list[dict[str, Any]]:
+    """The inbox's or the outbox's rows (of one `--status`), newest first, as summaries."""
+    check_status(status, statuses)
+    _, engine = settings_and_engine(config)
+    wanted = statuses(status) if status else None
+    return [summary(row) for row in guarded(lambda: read(engine, wanted))]
 
 
 def guarded(action: Callable[[], T]) -> T:
@@ -153,7 +176,8 @@ def members_invite(member_id: str, config: ConfigOption = None) -> None:
     username = guarded(lambda: telegram_invite.bot_username(settings))
     engine = guarded(lambda: open_database(settings))
     invitation = guarded(lambda: telegram_invite.invite(
-        settings, engine, member_id, username, datetime.now(UTC), ensure_secret(settings)))
+        make_desk(settings), engine, BlobStore(settings.data_dir / "blobs"), member_id, username,
+        datetime.now(UTC), settings.telegram.link_token_hours))
     print(invitation.link)
     print(f"queued the invitation to {invitation.email} (expires "
           f"{invitation.expires_at.isoformat(timespec='minutes')})", file=sys.stderr)
@@ -178,8 +202,7 @@ def tickets_list(status: Annotated[str | None, typer.Option("--status")] = None,
                  member: Annotated[str | None, typer.Option("--member")] = None,
                  as_json: JsonOption = False, config: ConfigOption = None) -> None:
     """List tickets."""
-    if status and status not in TICKET_STATUSES:
-        raise fail(f"status must be one of {', '.join(TICKET_STATUSES)}")
+    check_status(status, TICKET_STATUSES)
     _, engine = settings_and_engine(config)
     tickets = guarded(lambda: admin.list_tickets(engine, status=status, member_id=member))
     if as_json:
@@ -222,10 +245,7 @@ def tickets_show(ref: str, as_json: JsonOption = False, config: ConfigOption = N
 def inbox_list(status: Annotated[str | None, typer.Option("--status")] = None,
                as_json: JsonOption = False, config: ConfigOption = None) -> None:
     """Inbound items, newest first."""
-    if status and status not in inbox.STATUSES:
-        raise fail(f"status must be one of {', '.join(inbox.STATUSES)}")
-    _, engine = settings_and_engine(config)
-    items = [admin.inbox_summary(row) for row in guarded(lambda: inbox.rows(engine, status))]
+    items = ledger_items(config, status, InboxStatus, inbox.rows, admin.inbox_summary)
     if as_json:
         print_json(items)
         return
@@ -265,10 +285,7 @@ def inbox_replay(item_id: Annotated[int | None, typer.Argument()] = None,
 def outbox_list(status: Annotated[str | None, typer.Option("--status")] = None,
                 as_json: JsonOption = False, config: ConfigOption = None) -> None:
     """Outbound messages, newest first."""
-    if status and status not in outbox.STATUSES:
-        raise fail(f"status must be one of {', '.join(outbox.STATUSES)}")
-    _, engine = settings_and_engine(config)
-    items = [admin.outbox_summary(row) for row in guarded(lambda: outbox.rows(engine, status))]
+    items = ledger_items(config, status, OutboxStatus, outbox.rows, admin.outbox_summary)
     if as_json:
         print_json(items)
         return

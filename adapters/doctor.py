@@ -7,15 +7,19 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from rich.console import Console
-from sqlmodel import Session, select
 
 from adapters.email import imap_session
-from adapters.runtime import check_exposure, ensure_secret, make_desk, make_mail_sender, open_database
+from adapters.runtime import (
+    check_exposure,
+    ensure_secret,
+    make_desk,
+    make_mail_transport,
+    open_database,
+)
 from config.settings import Settings
 from gateway.bounces import BOUNCE_KEY, BOUNCE_WINDOW, SUSPEND_AFTER_BOUNCES
 from gateway.errors import DeliveryError, GatewayError
-from store.tables import AgentRow
-from store.unit_of_work import SqlCounters
+from store.admin import suspended_agent_addresses
 
 console = Console(stderr=True, highlight=False)
 
@@ -72,12 +76,8 @@ def _agent_mail(settings: Settings) -> str:
     """Agents' addresses whose mail is suspended after hard bounces (gateway.bounces)."""
     engine = open_database(settings, migrate=False)
     try:
-        with Session(engine) as session:
-            addresses = {a.lower() for a in session.exec(select(AgentRow.email)).all()}
-            addresses.add(settings.agents.default_address.lower())
-            counters, now = SqlCounters(session), datetime.now(UTC)
-            suspended = sorted(a for a in addresses if counters.peek(
-                f"{BOUNCE_KEY}{a}", BOUNCE_WINDOW, now) >= SUSPEND_AFTER_BOUNCES)
+        count, suspended = suspended_agent_addresses(
+            engine, settings.agents.default_address, datetime.now(UTC))
     finally:
         engine.dispose()
     if suspended:
@@ -87,18 +87,18 @@ def _agent_mail(settings: Settings) -> str:
             f"bounces within {BOUNCE_WINDOW.days} days; their notifications go to the other "
             "agents of the language, else agents.default_address. Fix the mailbox (or change "
             f"the agent's address), then resume with: DELETE FROM counters WHERE key IN ({keys})")
-    return f"{len(addresses)} agent addresses, none suspended by bounces"
+    return f"{count} agent addresses, none suspended by bounces"
 
 
 async def _outbound(settings: Settings) -> str:
-    sender = make_mail_sender(settings)
+    transport = make_mail_transport(settings)
     try:
-        await sender.check()
+        await transport.check()
     except DeliveryError as error:
         raise DeliveryError(f"{error} (check outbound.host, port, security and login)",
                             temporary=error.temporary) from None
     finally:
-        await sender.close()
+        await transport.close()
     if settings.outbound.host:
         return f"relay {settings.outbound.host}:{settings.outbound.port} accepts us"
     return f"writing .eml files to {settings.data_dir / 'outbox'}"

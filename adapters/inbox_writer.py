@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import datetime
 
 from sqlalchemy import Engine
 
+from gateway.ports import Clock
 from store import inbox
 
 log = logging.getLogger(__name__)
@@ -21,7 +21,7 @@ MAX_BATCH = 200
 
 
 class InboxWriter:
-    def __init__(self, engine: Engine, clock: Callable[[], datetime],
+    def __init__(self, engine: Engine, clock: Clock,
                  on_stored: Callable[[], None] = lambda: None) -> None:
         self._engine = engine
         self._clock = clock
@@ -43,7 +43,7 @@ class InboxWriter:
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
             try:
                 results = await asyncio.to_thread(
-                    inbox.store_many, self._engine, [item for item, _ in batch], self._clock())
+                    inbox.store_many, self._engine, [item for item, _ in batch], self._clock.now())
             except Exception as error:  # every waiter gets the failure: their clients get 451
                 log.warning("inbox commit failed for %d item(s): %s", len(batch), error)
                 for _, future in batch:

@@ -6,7 +6,8 @@ Templates live in `config/locales/<lang>.toml`, one file per language:
                 contains Jinja2 markup is itself rendered with the reply's data
                 (e.g. `greeting`), so bodies can use `{{ strings.greeting }}`.
 - `[statuses]`  `open`, `awaiting_feedback`, `closed` as shown to people.
-- `[<kind>]`    `subject` and `body`, Jinja2 templates for one kind of reply.
+- `[<kind>]`    `subject` and `body`, Jinja2 templates for one kind of reply
+                (`gateway.replies.Kind`).
 
 A missing language file or a kind missing from it falls back to English, the
 whole message then being English (strings, statuses and dates alike).
@@ -39,34 +40,6 @@ from jinja2.runtime import Context
 from gateway.replies import Rendered, Reply
 
 FALLBACK_LANGUAGE = "en"
-
-MEMBER_KINDS: frozenset[str] = frozenset(
-    {
-        "ticket_opened",
-        "message_added",
-        "ticket_reopened",
-        "feedback_requested",
-        "agent_answer",
-        "ticket_closed",
-        "feedback_reminder",
-        "ticket_list",
-        "refusal_unknown_sender",
-        "refusal_rank",
-        "refusal_title_language",
-        "refusal_reopen_expired",
-        "refusal_not_found",
-        "refusal_unreadable",
-        "link_code",
-    }
-)
-"""Kinds sent to members: every language file carries all of them."""
-
-AGENT_KINDS: frozenset[str] = frozenset(
-    {"agent_new_ticket", "agent_member_reply", "agent_ticket_closed", "agent_command_error"}
-)
-"""Kinds sent to agents: English only (en.toml); other languages fall back to it."""
-
-STATUSES = ("open", "awaiting_feedback", "closed")
 
 _RESERVED_TABLES = frozenset({"strings", "statuses"})
 # Strings about formats, not words: a language without them uses Babel's own, not English.

@@ -1,24 +1,29 @@
-"""The one composition root: settings -> engine -> adapters -> run. The CLI wires through here."""
+"""The one composition root: settings -> engine -> channels, senders and runners -> run.
+
+The CLI wires through here; every channel is wired here, Telegram included.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
-import json
 import logging
 import os
 import secrets
 import signal
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
+from urllib.parse import urlparse
 
 from sqlalchemy import Engine
+from telegram import Bot
 
+from adapters.clock import UtcClock
 from adapters.email.imap_fetcher import ImapFetcher
-from adapters.email.ingest import dedupe_key
 from adapters.email.normalize import Limits
+from adapters.email.sender import EmailSender, MailTransport
 from adapters.email.sender_auth import SenderCheck
 from adapters.email.smtp_sender import FileSender, SmtpSender
 from adapters.email.smtp_server import SmtpServer
@@ -26,14 +31,28 @@ from adapters.inbox_writer import InboxWriter
 from adapters.language import LangidDetector
 from adapters.parse_budget import ParseBudget
 from adapters.render import TemplateRenderer
-from adapters.telegram.service import start_telegram
-from adapters.worker import MailSender, Worker, utc_now
+from adapters.runners.incoming import IncomingRunner
+from adapters.runners.ingest import IngestRunner, mail_store
+from adapters.runners.loop import Loop
+from adapters.runners.outgoing import OutgoingRunner
+from adapters.runners.scheduler import SchedulerRunner
+from adapters.telegram.bot_api import (
+    ALLOWED_UPDATES,
+    Poller,
+    WebhookServer,
+    file_fetcher,
+    make_bot,
+)
+from adapters.telegram.processor import TelegramProcessor
+from adapters.telegram.sender import TelegramSender
 from config.settings import Settings
 from gateway.desk import Desk
 from gateway.errors import ConfigError
 from gateway.hours import make_window
 from gateway.languages import Language, LanguageTable
+from gateway.messages import Channel
 from gateway.people import fold_address
+from gateway.ports import Clock, Sender
 from gateway.replykeys import ReplyKeys
 from store import inbox, outbox
 from store.blobs import BlobStore
@@ -42,6 +61,12 @@ from store.migrate import upgrade
 
 log = logging.getLogger(__name__)
 ROLES = ("smtp", "worker", "delivery", "scheduler", "imap", "telegram")
+# Seconds between rounds when nothing woke a runner: what another process committed (several
+# processes share a database) or what became due by time is found within this.
+INBOX_INTERVAL = 1.0
+DELIVERY_INTERVAL = {Channel.EMAIL: 2.0, Channel.TELEGRAM: 0.5}
+FOLLOW_UP_INTERVAL = 60.0
+CHAT_FLUSH_INTERVAL = 15.0  # chat lines wait at most a minute (their batch) plus this
 
 
 def ensure_secret(settings: Settings) -> str:
@@ -80,7 +105,12 @@ def make_desk(settings: Settings) -> Desk:
     )
 
 
-def make_mail_sender(settings: Settings) -> MailSender:
+def make_limits(settings: Settings) -> Limits:
+    return Limits(max_attachment_bytes=settings.policy.max_attachment_bytes,
+                  attachment_types=settings.policy.attachment_types)
+
+
+def make_mail_transport(settings: Settings) -> MailTransport:
     out = settings.outbound
     if not out.host:
         return FileSender(settings.data_dir / "outbox")
@@ -109,15 +139,12 @@ def check_exposure(settings: Settings) -> None:
                           f"{settings.smtp.host}: set sender_auth, or allow_unauthenticated = true.")
 
 
-def make_worker(settings: Settings, engine: Engine) -> Worker:
-    policy = settings.policy
-    return Worker(
-        engine=engine, blobs=BlobStore(settings.data_dir / "blobs"), desk=make_desk(settings),
-        limits=Limits(max_attachment_bytes=policy.max_attachment_bytes,
-                      attachment_types=policy.attachment_types),
+def make_incoming(settings: Settings, engine: Engine, desk: Desk, clock: Clock) -> IncomingRunner:
+    return IncomingRunner(
+        engine=engine, blobs=BlobStore(settings.data_dir / "blobs"), desk=desk,
+        limits=make_limits(settings),
         sender_check=SenderCheck(settings.security.sender_auth, settings.security.authserv_id),
-        mail=make_mail_sender(settings), from_name=settings.email.name,
-        max_age=timedelta(days=settings.outbound.max_age_days),
+        clock=clock,
         # The child process starts with the first message; `serve` stops it.
         parse_budget=ParseBudget(settings.worker.parse_cpu_seconds),
         max_attempts=settings.worker.max_attempts,
@@ -125,29 +152,91 @@ def make_worker(settings: Settings, engine: Engine) -> Worker:
 
 
 @dataclass
-class Loop:
-    """Runs `step` until stopped; sleeps `interval` (or until woken) when there was nothing."""
+class Telegram:
+    """The bot and what `serve` wires to it."""
 
-    name: str
-    step: Callable[[], Awaitable[int]]
-    interval: float
-    wake: asyncio.Event
+    bot: Bot
+    processor: TelegramProcessor
+    sender: TelegramSender
 
-    async def run(self, stopping: asyncio.Event) -> None:
-        while not stopping.is_set():
-            try:
-                done = await self.step()
-            except Exception:  # a broken round must not stop the loop; the rows stay in the ledger
-                log.exception("%s round failed", self.name)
-                done = 0
-            if done:
-                continue
-            self.wake.clear()
-            waiters = [asyncio.ensure_future(self.wake.wait()),
-                       asyncio.ensure_future(stopping.wait())]
-            await asyncio.wait(waiters, timeout=self.interval, return_when=asyncio.FIRST_COMPLETED)
-            for waiter in waiters:
-                waiter.cancel()
+
+async def start_telegram(settings: Settings, incoming: IncomingRunner, clock: Clock,
+                         on_done: asyncio.Event) -> Telegram:
+    """The bot client (getMe: a wrong token or server fails the start, loudly), the processor
+    the worker hands Telegram's inbox rows to, and the sender for its outbox rows."""
+    bot = make_bot(settings.telegram)
+    await bot.initialize()
+    loop = asyncio.get_running_loop()
+    processor = TelegramProcessor(
+        incoming.engine, incoming.blobs, incoming.desk, incoming.limits, file_fetcher(bot, loop),
+        on_done=partial(loop.call_soon_threadsafe, on_done.set))
+    return Telegram(bot, processor, TelegramSender(bot, incoming.engine, incoming.desk, clock))
+
+
+def make_ingest(settings: Settings, engine: Engine, clock: Clock, telegram: Telegram | None,
+                only: frozenset[str], wake: asyncio.Event) -> IngestRunner:
+    """The listeners `only` asks for, each committing to the inbox and waking the worker."""
+    writer = InboxWriter(engine, clock, on_stored=wake.set)
+    ingest = IngestRunner()
+    if settings.smtp.enabled and "smtp" in only:
+        ingest.smtp = SmtpServer(host=settings.smtp.host, port=settings.smtp.port,
+                                 accepted_domains=frozenset({settings.email.domain}),
+                                 max_message_bytes=settings.smtp.max_message_bytes,
+                                 store=mail_store(writer))
+    if settings.imap.enabled and "imap" in only:
+        loop = asyncio.get_running_loop()
+        ingest.imap = ImapFetcher(settings.imap, engine,
+                                  max_message_bytes=settings.smtp.max_message_bytes,
+                                  on_stored=partial(loop.call_soon_threadsafe, wake.set))
+    if telegram is None or "telegram" not in only:
+        return ingest
+    config = settings.telegram
+    if config.mode == "webhook":
+        path = urlparse(config.webhook_url).path or "/telegram"
+        ingest.webhook = WebhookServer(config.webhook_listen, path, config.secret_token,
+                                       writer.store)
+        if config.webhook_url:
+            ingest.announce_webhook = partial(telegram.bot.set_webhook, config.webhook_url,
+                                              secret_token=config.secret_token,
+                                              allowed_updates=ALLOWED_UPDATES)
+    else:
+        ingest.poller = Poller(telegram.bot, engine, config.poll_timeout, wake.set)
+    return ingest
+
+
+@dataclass(frozen=True)
+class Wakes:
+    """Set when a commit leaves work for a runner, so it does not wait out its interval."""
+
+    inbox: asyncio.Event = field(default_factory=asyncio.Event)
+    outbox: dict[Channel, asyncio.Event] = field(
+        default_factory=lambda: {channel: asyncio.Event() for channel in Channel})
+
+
+def make_loops(only: frozenset[str], incoming: IncomingRunner, outgoing: OutgoingRunner,
+               scheduler: SchedulerRunner, wakes: Wakes, telegram: bool) -> list[Loop]:
+    """One loop per runner (per channel for delivery) that `only` asks for."""
+    async def process_inbox() -> int:
+        count = await asyncio.to_thread(incoming.process_inbox)
+        if count:
+            for wake in wakes.outbox.values():
+                wake.set()
+        return count
+
+    loops = []
+    if "worker" in only:
+        loops.append(Loop("inbox", process_inbox, INBOX_INTERVAL, wakes.inbox))
+    if "delivery" in only:
+        loops.extend(Loop(f"{channel} delivery", partial(outgoing.deliver_due, channel),
+                          DELIVERY_INTERVAL[channel], wakes.outbox[channel])
+                     for channel in outgoing.senders)
+    if "scheduler" in only:
+        loops.append(Loop("follow-up", partial(asyncio.to_thread, scheduler.follow_up),
+                          FOLLOW_UP_INTERVAL))
+        if telegram:
+            loops.append(Loop("chat flush", partial(asyncio.to_thread, scheduler.flush_chats),
+                              CHAT_FLUSH_INTERVAL))
+    return loops
 
 
 async def serve(settings: Settings, only: frozenset[str] = frozenset(ROLES)) -> None:
@@ -157,62 +246,37 @@ async def serve(settings: Settings, only: frozenset[str] = frozenset(ROLES)) -> 
     await asyncio.to_thread(inbox.release_leases, engine)
     if engine.dialect.name == "sqlite":
         await asyncio.to_thread(outbox.release_leases, engine)
-    worker = make_worker(settings, engine)
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
+    stopping, wakes, clock = asyncio.Event(), Wakes(), UtcClock()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stopping.set)
-    inbox_wake, outbox_wake = asyncio.Event(), asyncio.Event()
-
-    async def process_inbox() -> int:
-        count = await asyncio.to_thread(worker.process_inbox)
-        if count:
-            outbox_wake.set()
-        return count
-
-    writer = InboxWriter(engine, utc_now, on_stored=inbox_wake.set)
-
-    async def store(raw: bytes, mail_from: str, rcpt_tos: tuple[str, ...]) -> None:
-        envelope = json.dumps({"from": mail_from, "to": list(rcpt_tos)})
-        await writer.store(inbox.Item("email", dedupe_key(raw), raw, envelope))
-
-    loops = []
-    if "worker" in only:
-        loops.append(Loop("inbox", process_inbox, 1.0, inbox_wake))
-    if "delivery" in only:
-        loops.append(Loop("delivery", worker.deliver_due, 2.0, outbox_wake))
-    if "scheduler" in only:
-        loops.append(Loop("scheduler", partial(asyncio.to_thread, worker.follow_up), 60.0,
-                          asyncio.Event()))
-    smtp = None
-    if settings.smtp.enabled and "smtp" in only:
-        smtp = SmtpServer(host=settings.smtp.host, port=settings.smtp.port,
-                          accepted_domains=frozenset({settings.email.domain}),
-                          max_message_bytes=settings.smtp.max_message_bytes, store=store)
-        await smtp.start()
-    imap = None
-    if settings.imap.enabled and "imap" in only:  # its own thread: a bad mailbox only backs off
-        imap = ImapFetcher(settings.imap, engine, max_message_bytes=settings.smtp.max_message_bytes,
-                           on_stored=partial(loop.call_soon_threadsafe, inbox_wake.set))
-        imap.start()
+        asyncio.get_running_loop().add_signal_handler(signum, stopping.set)
+    desk = make_desk(settings)
+    incoming = make_incoming(settings, engine, desk, clock)
+    transport = make_mail_transport(settings)
+    senders: dict[Channel, Sender] = {
+        Channel.EMAIL: EmailSender(transport, desk, settings.email.name, incoming.blobs.get)}
     telegram = None
     if settings.telegram.enabled:  # the worker takes its rows; delivery and polling per `only`
-        telegram = await start_telegram(settings, engine, worker, ensure_secret(settings),
-                                        only=only, stopping=stopping, on_stored=inbox_wake.set)
-    tasks = [asyncio.create_task(item.run(stopping)) for item in loops]
-    print(ready_line(settings, smtp.port if smtp else None), flush=True)
+        telegram = await start_telegram(settings, incoming, clock, wakes.outbox[Channel.TELEGRAM])
+        incoming.telegram, senders[Channel.TELEGRAM] = telegram.processor, telegram.sender
+    outgoing = OutgoingRunner(engine, incoming.blobs, senders, clock,
+                              timedelta(days=settings.outbound.max_age_days),
+                              desk.default_agent_address)
+    scheduler = SchedulerRunner(engine, incoming.blobs, desk, clock)
+    loops = make_loops(only, incoming, outgoing, scheduler, wakes, telegram is not None)
+    ingest = make_ingest(settings, engine, clock, telegram, only, wakes.inbox)
+    tasks = [asyncio.create_task(loop.run(stopping)) for loop in loops]
+    await ingest.start(stopping)
+    print(ready_line(settings, ingest.smtp.port if ingest.smtp else None), flush=True)
     await stopping.wait()
     log.info("stopping: no new work is taken")
-    if worker.parse_budget:  # a message being parsed is left for the next start, uncounted
-        worker.parse_budget.close()
-    if smtp:
-        await smtp.stop()
-    if imap:
-        await asyncio.to_thread(imap.stop)
-    if telegram:
-        await telegram.stop()
+    if incoming.parse_budget:  # a message being parsed is left for the next start, uncounted
+        incoming.parse_budget.close()
+    await ingest.stop()
     await asyncio.gather(*tasks)
-    await worker.mail.close()
+    await transport.close()
+    if telegram:
+        with contextlib.suppress(Exception):
+            await telegram.bot.shutdown()
     engine.dispose()
 
 

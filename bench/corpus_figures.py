@@ -16,17 +16,19 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from corpus.expectations import WHEN, corpus_dir, format_scores, index_rows, score  # noqa: E402
 
-from adapters.email.normalize import UnreadableMessage, parse_email  # noqa: E402
+from adapters.email.normalize import Limits, UnreadableMessage, parse_email  # noqa: E402
+from tests.support.defaults import default_limits  # noqa: E402
 
 
-def _classify_and_time(root: Path) -> tuple[Counter[tuple[str, str]], list[tuple[float, str]]]:
+def _classify_and_time(root: Path, limits: Limits
+                       ) -> tuple[Counter[tuple[str, str]], list[tuple[float, str]]]:
     verdicts: Counter[tuple[str, str]] = Counter()
     timings: list[tuple[float, str]] = []
     for row in index_rows(root):
         raw = (root / row["path"]).read_bytes()
         start = time.process_time()
         try:
-            automated = parse_email(raw, received_at=WHEN).automated or "person"
+            automated = parse_email(raw, received_at=WHEN, limits=limits).automated or "person"
         except UnreadableMessage:
             automated = "unreadable"
         timings.append((time.process_time() - start, row["path"]))
@@ -39,11 +41,12 @@ def main() -> int:
     if not (root / "INDEX.tsv").is_file():
         print(f"corpus not found at {root} (set GATEWAY_CORPUS)", file=sys.stderr)
         return 1
-    scores, failed = score(root)
+    limits = default_limits()
+    scores, failed = score(root, limits)
     print("Quote stripping (passed/total)")
     print(format_scores(scores))
     print("failed:", ", ".join(case.path for case in failed) or "-")
-    verdicts, timings = _classify_and_time(root)
+    verdicts, timings = _classify_and_time(root, limits)
     print("\nClassification (INDEX category -> automated reason: count)")
     for (category, reason), count in sorted(verdicts.items()):
         print(f"  {category:11} {reason:15} {count:4}")

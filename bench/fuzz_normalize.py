@@ -23,21 +23,22 @@ import json
 import os
 import random
 import resource
-import signal
 import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from adapters.email.normalize import UnreadableMessage, parse_email  # noqa: E402
+from adapters.email.normalize import Limits, UnreadableMessage, parse_email  # noqa: E402
+from adapters.runtime import make_limits  # noqa: E402
+from config.settings import load_settings  # noqa: E402
 from gateway.languages import Language, LanguageTable  # noqa: E402
 from gateway.parsing import is_list_request  # noqa: E402
+from tests.support.cpu import OverCpuLimit, cpu_limit  # noqa: E402
 
 NOW = datetime(2026, 12, 7, tzinfo=UTC)
 KEEP_SLOWEST = 10
@@ -190,40 +191,22 @@ def messages(rng: random.Random, pool: list[bytes], count: int) -> Iterator[tupl
 # --- running ---------------------------------------------------------------------------------
 
 
-class Abandoned(Exception):
-    pass
-
-
-def _stop(signum: int, frame: object) -> None:
-    raise Abandoned
-
-
-@contextmanager
-def cpu_limit(seconds: float) -> Iterator[None]:
-    signal.signal(signal.SIGPROF, _stop)
-    signal.setitimer(signal.ITIMER_PROF, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_PROF, 0)
-
-
-def process(raw: bytes) -> str:
+def process(raw: bytes, limits: Limits) -> str:
     """'ok', 'unreadable' or 'abandoned'; any other exception propagates."""
     try:
         with cpu_limit(HARD_STOP):
             try:
-                msg = parse_email(raw, received_at=NOW)
+                msg = parse_email(raw, received_at=NOW, limits=limits)
             except UnreadableMessage:
                 return "unreadable"
             TITLES.parse_title(msg.subject)
             is_list_request(msg.subject)
-    except Abandoned:
+    except OverCpuLimit:
         return "abandoned"
     return "ok"
 
 
-def run(count: int, seed: int, keep: Path, budget: float) -> dict[str, object]:
+def run(count: int, seed: int, keep: Path, budget: float, limits: Limits) -> dict[str, object]:
     rng, pool = random.Random(seed), corpus_messages()
     keep.mkdir(parents=True, exist_ok=True)
     for old in [*keep.glob("slow-*.eml"), *keep.glob("crash-*.eml")]:
@@ -236,7 +219,7 @@ def run(count: int, seed: int, keep: Path, budget: float) -> dict[str, object]:
     for number, (kind, raw) in enumerate(messages(rng, pool, count)):
         started = time.process_time()
         try:
-            outcomes[process(raw)] += 1
+            outcomes[process(raw, limits)] += 1
         except Exception:
             crashes.append(f"#{number} {kind}\n{traceback.format_exc(limit=4)}")
             (keep / f"crash-{number}-{kind}.eml").write_bytes(raw)
@@ -265,14 +248,16 @@ def run(count: int, seed: int, keep: Path, budget: float) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    settings = load_settings()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--budget", type=float, default=1.0, help="CPU seconds allowed per message")
+    parser.add_argument("--budget", type=float, default=settings.worker.parse_cpu_seconds,
+                        help="CPU seconds allowed per message")
     parser.add_argument("--keep", type=Path, default=Path("/tmp/fuzz_normalize"),
                         help="folder for the slowest and the crashing inputs")
     args = parser.parse_args(argv)
-    report = run(args.count, args.seed, args.keep, args.budget)
+    report = run(args.count, args.seed, args.keep, args.budget, make_limits(settings))
     print(json.dumps(report, indent=2))
     failed = report["unexpected_exceptions"] or report["over_budget"]
     return 1 if failed else 0

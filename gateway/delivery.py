@@ -30,12 +30,11 @@ def backoff(attempts: int) -> timedelta:
 
 def after_failure(error: DeliveryError, *, attempts: int, created_at: datetime, now: datetime,
                   max_age: timedelta) -> Retry | GiveUp:
-    """`attempts` counts this one. Permanent errors and too-old messages are given up."""
+    """`attempts` counts this one. Permanent errors (in their own words) and too-old messages
+    are given up. (A server's own `retry_after` pauses the whole channel instead: the
+    outgoing runner.)"""
     if not error.temporary:
-        return GiveUp(f"permanent: {error}")
+        return GiveUp(str(error))
     if now - created_at >= max_age:
         return GiveUp(f"gave up after {attempts} attempts: {error}")
-    wait = backoff(attempts)
-    if error.retry_after is not None:
-        wait = max(wait, timedelta(seconds=error.retry_after))
-    return Retry(now + wait)
+    return Retry(now + backoff(attempts))

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
+from gateway.conversations import Chat, ChatLine
+from gateway.people import Member
+from gateway.replies import Kind
 from gateway.tickets import Ticket
 
 
@@ -80,6 +85,58 @@ class FeedbackReminded:
     ticket: Ticket
 
 
+@dataclass(frozen=True)
+class Answered:
+    """The bot answered the person in their chat: template `kind`, optionally in `language`
+    (else theirs), about a ticket, with inline buttons."""
+
+    kind: Kind
+    data: Mapping[str, Any] = field(default_factory=dict)
+    language: str | None = None
+    ticket_ref: str | None = None
+    buttons: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class LinkCodeIssued:
+    """A one-time code for linking Telegram, to be mailed to the member's registered address."""
+
+    member: Member
+    code: str
+    minutes: int
+
+
+@dataclass(frozen=True)
+class AccountLinked:
+    member: Member
+
+
+@dataclass(frozen=True)
+class ChatLinesDue:
+    """Lines of a live chat the agents have not seen yet (`new`: the chat's first mail)."""
+
+    chat: Chat
+    lines: tuple[ChatLine, ...]
+    member: Member | None  # the linked member writing, if any: what agents may trust
+    new: bool = False
+    position: int = 0
+
+
+@dataclass(frozen=True)
+class ChatEnded:
+    chat: Chat
+    member: Member | None
+    by_agent: str = ""  # the agent's address, when an agent ended it
+
+
+@dataclass(frozen=True)
+class AgentWroteInChat:
+    chat: Chat
+    agent_name: str
+    text: str
+
+
 Event = (TicketOpened | MessageAdded | TicketReopened | ReopenRefused | TicketClosed
          | FeedbackRequested | AgentAnswered | AgentCommandRefused | TicketsListed
-         | FeedbackReminded)
+         | FeedbackReminded | Answered | LinkCodeIssued | AccountLinked | ChatLinesDue
+         | ChatEnded | AgentWroteInChat)

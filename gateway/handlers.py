@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -13,16 +12,23 @@ from gateway.commands import (
     AgentAction,
     AgentReply,
     CloseTicket,
-    Command,
+    Ignore,
     ListTickets,
     OpenTicket,
+    ShowTicket,
+    Tell,
 )
 from gateway.desk import Desk
-from gateway.messages import InboundMessage
+from gateway.hours import next_window
+from gateway.messages import Attachment, InboundMessage
 from gateway.outgoing import one_line
 from gateway.people import Agent, Author, Entry, Member
 from gateway.ports import UnitOfWork
-from gateway.tickets import Move, Status, Ticket, TransitionRefused
+from gateway.replies import Kind
+from gateway.tickets import Move, Status, Ticket, TransitionRefused, format_ref, parse_ref
+
+LAST_MESSAGES = 5
+MESSAGE_PREVIEW = 700
 
 
 @dataclass(frozen=True)
@@ -57,7 +63,9 @@ def open_ticket(command: OpenTicket, r: Request) -> Outcome:
     language = declared.code if declared else member.language
     ticket = r.uow.tickets.add(one_line(command.title, 200), language, member.member_id,
                                r.msg.channel, r.now)
-    _record(r, ticket, Author.MEMBER, member.member_id, command.text)
+    _record(r, ticket, Author.MEMBER, member.member_id, command.text, r.msg.attachments)
+    if r.msg.bot is not None:
+        r.uow.forms.clear(r.msg.user_id)  # the /new form is done
     detected = r.desk.detector.detect(command.text)
     return accepted_with(ticket, ev.TicketOpened(ticket, command.text, detected))
 
@@ -75,8 +83,10 @@ def add_message(command: AddMessage, r: Request) -> Outcome:
         happened.append(ev.TicketReopened(ticket))
     elif was_feedback:
         ticket.move(Move.GIVE_FEEDBACK, r.now)
-    _record(r, ticket, Author.MEMBER, member.member_id, command.text)
+    _record(r, ticket, Author.MEMBER, member.member_id, command.text, r.msg.attachments)
     happened.append(ev.MessageAdded(ticket, command.text, was_feedback, reopened))
+    if r.msg.bot is not None and r.msg.rejected_attachments:
+        happened.insert(0, file_refused(r))
     return accepted_with(ticket, *happened)
 
 
@@ -135,9 +145,46 @@ def _agent_move(actions: frozenset[AgentAction], has_text: bool) -> Move | None:
     return chosen.pop() if chosen else None
 
 
+def file_refused(r: Request) -> ev.Answered:
+    too_big = r.msg.bot is not None and r.msg.bot.file_too_big
+    return ev.Answered(Kind.TG_FILE_REFUSED, {"names": list(r.msg.rejected_attachments),
+                                              "too_big": too_big})
+
+
+def tell(command: Tell, r: Request) -> Outcome:
+    data: dict[str, Any] = {}
+    if command.topic is Kind.TG_HOURS:
+        english = next_window(r.desk.windows, "en", r.now)
+        other = next_window(r.desk.windows, "xx", r.now) or english
+        data = {"en_start": english[0] if english else None,
+                "en_end": english[1] if english else None,
+                "all_start": other[0] if other else None, "all_end": other[1] if other else None}
+    return Outcome(True, f"command-{command.topic.removeprefix('tg_')}",
+                   events=(ev.Answered(command.topic, data),))
+
+
+def show_ticket(command: ShowTicket, r: Request) -> Outcome:
+    """One ticket with its last messages, if it is the member's (asked again on every call)."""
+    number = parse_ref(command.ref)
+    ticket = r.uow.tickets.get(number) if number is not None else None
+    if ticket is None or ticket.member_id != _member(r).member_id:
+        ref = format_ref(number) if number else command.ref[:20]
+        return accepted_with(None, ev.Answered(Kind.TG_TICKET_NOT_FOUND, {"ref": ref}))
+    messages = [{"at": entry.at, "agent": entry.author_kind is Author.AGENT,
+                 "text": entry.text[:MESSAGE_PREVIEW]}
+                for entry in r.uow.tickets.last_entries(ticket, LAST_MESSAGES)]
+    return accepted_with(ticket, ev.Answered(Kind.TG_TICKET, {
+        "ref": ticket.ref, "title": ticket.title, "status": ticket.status.value,
+        "opened_at": ticket.opened_at, "closed_at": ticket.closed_at, "messages": messages},
+        language=ticket.language, ticket_ref=ticket.ref))
+
+
+def ignore(command: Ignore, r: Request) -> Outcome:
+    return Outcome(command.accepted, command.reason, "" if command.accepted else command.rule)
+
+
 def _record(r: Request, ticket: Ticket, kind: Author, author: str, text: str,
-            internal: bool = False) -> None:
-    attachments = r.msg.attachments if kind is Author.MEMBER else ()
+            attachments: tuple[Attachment, ...] = (), internal: bool = False) -> None:
     entry = Entry(kind, author, r.msg.channel, text, r.msg.external_id, internal, attachments)
     r.uow.tickets.add_entry(ticket, entry, r.now)
     r.uow.tickets.save(ticket)
@@ -146,16 +193,3 @@ def _record(r: Request, ticket: Ticket, kind: Author, author: str, text: str,
 def _member(r: Request) -> Member:
     assert r.member is not None  # parse_member only ever runs for members
     return r.member
-
-
-HANDLERS: dict[type[Any], Callable[[Any, Request], Outcome]] = {
-    OpenTicket: open_ticket,
-    AddMessage: add_message,
-    CloseTicket: close_ticket,
-    ListTickets: list_tickets,
-    AgentReply: agent_reply,
-}
-
-
-def dispatch(command: Command, request: Request) -> Outcome:
-    return HANDLERS[type(command)](command, request)

@@ -39,6 +39,35 @@ class AttachmentRef:
     digest: str
 
 
+BUTTON = "button:"  # an OutboundMessage reference on a Telegram row: an inline button's label
+
+
+class UpdateKind(StrEnum):
+    MESSAGE = "message"
+    EDITED = "edited_message"
+    BUTTON = "callback_query"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class BotInput:
+    """What a Telegram update adds to its message: the command, a pressed button, the chat.
+
+    `command` is the word after the slash, lower-case, "" for plain text; `button` is the data
+    of a pressed inline button; `locale` the client's language code.
+    """
+
+    chat_id: int
+    kind: UpdateKind = UpdateKind.MESSAGE
+    private: bool = True
+    command: str = ""
+    args: str = ""
+    button: str = ""
+    button_id: str = ""
+    locale: str = ""
+    file_too_big: bool = False  # a file was over what the Bot API lets a bot download
+
+
 @dataclass(frozen=True)
 class InboundMessage:
     """One inbound item, whatever channel it came by.
@@ -69,6 +98,12 @@ class InboundMessage:
     # and the Message-IDs of the original it quotes.
     report_to: tuple[str, ...] = ()
     reported_message_ids: tuple[str, ...] = ()
+    bot: BotInput | None = None  # set for Telegram updates
+
+    @property
+    def user_id(self) -> int:
+        """The Telegram user id of a Telegram message's sender."""
+        return int(self.sender)
 
 
 @dataclass(frozen=True)
@@ -89,7 +124,7 @@ class OutboundMessage:
     references: tuple[str, ...] = ()
     reply_to: str | None = None
     auto: bool = True
-    kind: str = ""
+    kind: str = ""  # a `gateway.replies.Kind`, kept as the text the outbox stores
     attachments: tuple[AttachmentRef, ...] = field(default=())
 
 

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from gateway import events as ev
+from gateway.conversations import Chat
 from gateway.desk import Desk
 from gateway.hours import next_window
 from gateway.messages import AttachmentRef, InboundMessage
 from gateway.outgoing import DAY, Outgoing
 from gateway.people import Agent, Member
-from gateway.replies import Reply
-from gateway.tickets import Ticket
+from gateway.replies import Kind, Reply
+from gateway.tickets import Status, Ticket
+
+MAX_BUTTONS = 20
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,7 @@ class Audience:
     desk: Desk
     now: datetime
 
-    def tell_member(self, kind: str, ticket: Ticket | None,
+    def tell_member(self, kind: Kind, ticket: Ticket | None,
                     data: Mapping[str, Any] | None = None, *, auto: bool = True) -> None:
         if self.member is None:
             return
@@ -38,7 +41,18 @@ class Audience:
                            ticket=ticket,
                            answering=self.msg if auto else None, auto=auto)
 
-    def tell_agents(self, kind: str, ticket: Ticket, data: Mapping[str, Any]) -> None:
+    def answer(self, kind: Kind, data: Mapping[str, Any] | None = None, *,
+               language: str | None = None, ticket_ref: str | None = None,
+               buttons: Sequence[str] = ()) -> None:
+        """The bot's answer in the chat the message came from."""
+        if self.msg is None or self.msg.bot is None:
+            return
+        language = language or self.desk.language_for(self.member, self.msg.bot.locale)
+        base = {"member_name": self.member.name if self.member else ""}
+        self.out.to_chat(self.msg.bot.chat_id, Reply(kind, language, {**base, **(data or {})}),
+                         ticket_ref=ticket_ref, buttons=buttons)
+
+    def tell_agents(self, kind: Kind, ticket: Ticket, data: Mapping[str, Any]) -> None:
         files = ([AttachmentRef(a.filename, a.content_type, a.digest)
                   for a in self.msg.attachments] if self.msg else [])
         self.out.to_agents(ticket, Reply(kind, "en", {**ticket_data(ticket), **data}), files)
@@ -49,7 +63,7 @@ def ticket_data(ticket: Ticket) -> dict[str, Any]:
 
 
 def agent_error(ref: str, error: str) -> Reply:
-    return Reply("agent_command_error", "en", {"ref": ref, "error": error})
+    return Reply(Kind.AGENT_COMMAND_ERROR, "en", {"ref": ref, "error": error})
 
 
 def _about_member(a: Audience, ticket: Ticket, text: str) -> dict[str, Any]:
@@ -68,11 +82,11 @@ def _about_member(a: Audience, ticket: Ticket, text: str) -> dict[str, Any]:
 def _opened(e: ev.TicketOpened, a: Audience) -> None:
     window = next_window(a.desk.windows, e.ticket.language, a.now)
     rejected = list(a.msg.rejected_attachments) if a.msg else []
-    a.tell_member("ticket_opened", e.ticket, {
+    a.tell_member(Kind.TICKET_OPENED, e.ticket, {
         "window_start": window[0] if window else None,
         "window_end": window[1] if window else None, "rejected_attachments": rejected})
     mismatch = e.detected_language if e.detected_language != e.ticket.language else None
-    a.tell_agents("agent_new_ticket", e.ticket,
+    a.tell_agents(Kind.AGENT_NEW_TICKET, e.ticket,
                   {**_about_member(a, e.ticket, e.text), "detected_language": mismatch})
 
 
@@ -80,37 +94,37 @@ def _added(e: ev.MessageAdded, a: Audience) -> None:
     # At most one automatic acknowledgement per ticket per day (RELIABILITY 19).
     if not e.reopened and a.out.once_per(f"ack:{e.ticket.ref}", DAY):
         rejected = list(a.msg.rejected_attachments) if a.msg else []
-        a.tell_member("message_added", e.ticket, {"rejected_attachments": rejected})
-    a.tell_agents("agent_member_reply", e.ticket,
+        a.tell_member(Kind.MESSAGE_ADDED, e.ticket, {"rejected_attachments": rejected})
+    a.tell_agents(Kind.AGENT_MEMBER_REPLY, e.ticket,
                   {**_about_member(a, e.ticket, e.text), "is_feedback": e.was_feedback})
 
 
 def _reopened(e: ev.TicketReopened, a: Audience) -> None:
-    a.tell_member("ticket_reopened", e.ticket, auto=not e.by_agent)
+    a.tell_member(Kind.TICKET_REOPENED, e.ticket, auto=not e.by_agent)
 
 
 def _reopen_refused(e: ev.ReopenRefused, a: Audience) -> None:
-    if a.member and a.out.refusal_due("reopen-expired", a.member.email):
-        a.tell_member("refusal_reopen_expired", e.ticket, {"reopen_days": a.desk.reopen_days})
+    if a.msg and a.out.refusal_due("reopen-expired", a.msg):
+        a.tell_member(Kind.REFUSAL_REOPEN_EXPIRED, e.ticket, {"reopen_days": a.desk.reopen_days})
 
 
 def _closed(e: ev.TicketClosed, a: Audience) -> None:
     if e.changed and e.by is not ev.ClosedBy.AGENT:
         about = _about_member(a, e.ticket, e.text)
-        a.tell_agents("agent_ticket_closed", e.ticket, {
+        a.tell_agents(Kind.AGENT_TICKET_CLOSED, e.ticket, {
             "member_name": about["member_name"], "member_id": about["member_id"],
             "closed_by": e.by.value})
-    a.tell_member("ticket_closed", e.ticket, {
+    a.tell_member(Kind.TICKET_CLOSED, e.ticket, {
         "closed_by": e.by.value, "text": e.text, "reopen_days": a.desk.reopen_days},
         auto=e.by is not ev.ClosedBy.AGENT)
 
 
 def _feedback_requested(e: ev.FeedbackRequested, a: Audience) -> None:
-    a.tell_member("feedback_requested", e.ticket, {"text": e.text}, auto=False)
+    a.tell_member(Kind.FEEDBACK_REQUESTED, e.ticket, {"text": e.text}, auto=False)
 
 
 def _answered(e: ev.AgentAnswered, a: Audience) -> None:
-    a.tell_member("agent_answer", e.ticket, {"text": e.text}, auto=False)
+    a.tell_member(Kind.AGENT_ANSWER, e.ticket, {"text": e.text}, auto=False)
 
 
 def _refused(e: ev.AgentCommandRefused, a: Audience) -> None:
@@ -119,19 +133,68 @@ def _refused(e: ev.AgentCommandRefused, a: Audience) -> None:
 
 
 def _listed(e: ev.TicketsListed, a: Audience) -> None:
-    groups: dict[str, list[dict[str, Any]]] = {
-        "open": [], "awaiting_feedback": [], "closed": []}
+    groups: dict[str, list[dict[str, Any]]] = {status.value: [] for status in Status}
     for ticket in e.tickets:
         groups[ticket.status.value].append({"ref": ticket.ref, "title": ticket.title,
                                             "opened_at": ticket.opened_at,
                                             "closed_at": ticket.closed_at})
-    a.tell_member("ticket_list", None, groups)
+    if a.msg and a.msg.bot:  # with a button for each ticket still open
+        buttons = [t.ref for t in e.tickets if t.status is not Status.CLOSED][:MAX_BUTTONS]
+        a.answer(Kind.TG_TICKETS, groups, buttons=buttons)
+    else:
+        a.tell_member(Kind.TICKET_LIST, None, groups)
 
 
 def _reminded(e: ev.FeedbackReminded, a: Audience) -> None:
     since = e.ticket.status_changed_at or a.now
-    a.tell_member("feedback_reminder", e.ticket,
+    a.tell_member(Kind.FEEDBACK_REMINDER, e.ticket,
                   {"auto_close_at": since + timedelta(days=a.desk.auto_close_days)})
+
+
+def _bot_answered(e: ev.Answered, a: Audience) -> None:
+    a.answer(e.kind, e.data, language=e.language, ticket_ref=e.ticket_ref, buttons=e.buttons)
+
+
+def _code_issued(e: ev.LinkCodeIssued, a: Audience) -> None:
+    a.out.to_member(e.member, Reply(Kind.LINK_CODE, e.member.language, {
+        "code": e.code, "minutes": e.minutes, "member_name": e.member.name}))
+
+
+def _linked(e: ev.AccountLinked, a: Audience) -> None:
+    member = e.member
+    a.answer(Kind.TG_LINKED, {"member_name": member.name, "member_id": member.member_id},
+             language=member.language)
+    a.out.to_member(member, Reply(Kind.TELEGRAM_LINKED, member.language,
+                                  {"member_name": member.name}))
+
+
+def _chat_lines(e: ev.ChatLinesDue, a: Audience) -> None:
+    lines = [{"at": line.at.strftime("%H:%M:%S"), "text": line.text} for line in e.lines]
+    a.out.to_chat_agents(e.chat, Reply(Kind.AGENT_CHAT_REQUEST, "en", {
+        **_chat_data(e.chat, e.member), "lines": lines, "new": e.new, "position": e.position}),
+        with_key=True)
+
+
+def _chat_ended(e: ev.ChatEnded, a: Audience) -> None:
+    a.out.to_chat_agents(e.chat, Reply(Kind.AGENT_CHAT_ENDED, "en", {
+        **_chat_data(e.chat, e.member), "by_agent": bool(e.by_agent), "agent": e.by_agent}),
+        with_key=False)
+    if e.by_agent:
+        a.out.to_chat(e.chat.telegram_user_id,
+                      Reply(Kind.TG_CHAT_ENDED, e.chat.language, {"by_agent": True}), answer=False)
+
+
+def _agent_in_chat(e: ev.AgentWroteInChat, a: Audience) -> None:
+    a.out.to_chat(e.chat.telegram_user_id, Reply(Kind.TG_CHAT_AGENT, e.chat.language, {
+        "agent_name": e.agent_name, "text": e.text}), answer=False)
+
+
+def _chat_data(chat: Chat, member: Member | None) -> dict[str, Any]:
+    """What agents may trust (a linked member's record) apart from what was only typed."""
+    return {"chat_id": chat.id, "linked": member is not None,
+            "member_id": member.member_id if member else "",
+            "member_name": member.name if member else "", "claimed_name": chat.name,
+            "claimed_member_id": chat.member_id, "claimed_email": chat.email}
 
 
 ANNOUNCERS: dict[type[Any], Callable[[Any, Audience], None]] = {
@@ -145,6 +208,12 @@ ANNOUNCERS: dict[type[Any], Callable[[Any, Audience], None]] = {
     ev.AgentCommandRefused: _refused,
     ev.TicketsListed: _listed,
     ev.FeedbackReminded: _reminded,
+    ev.Answered: _bot_answered,
+    ev.LinkCodeIssued: _code_issued,
+    ev.AccountLinked: _linked,
+    ev.ChatLinesDue: _chat_lines,
+    ev.ChatEnded: _chat_ended,
+    ev.AgentWroteInChat: _agent_in_chat,
 }
 
 

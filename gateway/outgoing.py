@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from gateway.bounces import suspended
+from gateway.conversations import Chat
 from gateway.desk import Desk
-from gateway.messages import AttachmentRef, Channel, InboundMessage, OutboundMessage
+from gateway.messages import BUTTON, AttachmentRef, Channel, InboundMessage, OutboundMessage
 from gateway.people import Agent, Member, fold_address
 from gateway.ports import UnitOfWork
-from gateway.replies import Reply
+from gateway.replies import Kind, Rendered, Reply
 from gateway.replykeys import Role, address_with_key
 from gateway.tickets import Ticket
 
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 AUTO_KEY = "auto-reply:"
+ANSWER_KEY = "bot-answer:"
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]+")
 
 
@@ -34,6 +36,10 @@ def one_line(text: str, limit: int = 250) -> str:
 def for_channel(reply: Reply, channel: Channel) -> Reply:
     """A member's reply knows where it goes, so its wording can say "reply to this message"."""
     return dataclasses.replace(reply, data={**reply.data, "channel": channel.value})
+
+
+def new_message_id(domain: str) -> str:
+    return f"{uuid.uuid4().hex}@{domain}"
 
 
 def thread_root(ticket: Ticket, domain: str) -> str:
@@ -61,14 +67,47 @@ class Outgoing:
             return
         key = (self._desk.keys.sign(ticket.number, Role.MEMBER, member.email, self._now)
                if ticket and channel is Channel.EMAIL else None)
-        self._add(recipient, for_channel(reply, channel), ticket, answering, key, auto, (),
-                  channel)
+        self._add(recipient, for_channel(reply, channel), channel=channel, ticket=ticket,
+                  answering=answering, key=key, auto=auto)
 
     def to_address(self, address: str, reply: Reply, answering: InboundMessage) -> None:
-        """An automatic reply to a sender who is not (yet) a member: capped like any other."""
-        if self._under_cap(address):
-            self._add(address, for_channel(reply, answering.channel), None, answering, None,
-                      True, (), answering.channel)
+        """An automatic reply to a sender who is not (yet) a member: capped like any other.
+        On Telegram the address is the chat."""
+        if answering.bot is not None:
+            self.to_chat(answering.bot.chat_id, reply)
+        elif self._under_cap(address):
+            self._add(address, for_channel(reply, answering.channel), answering=answering)
+
+    def to_chat(self, chat_id: int, reply: Reply, *, ticket_ref: str | None = None,
+                buttons: Sequence[str] = (), answer: bool = True) -> None:
+        """A message in a Telegram chat. The bot's answers (`answer`) are counted per chat and
+        stop at `max_messages_per_hour` an hour; an agent's words in a live chat are not."""
+        if answer:
+            count = self._uow.counters.hit(f"{ANSWER_KEY}{chat_id}", HOUR, self._now)
+            if count > self._desk.max_messages_per_hour:
+                log.info("bot answer suppressed: cap reached", extra={"count": count})
+                return
+        self._add(str(chat_id), for_channel(reply, Channel.TELEGRAM), channel=Channel.TELEGRAM,
+                  ticket_ref=ticket_ref, auto=False,
+                  references=tuple(f"{BUTTON}{label}" for label in buttons))
+
+    def acknowledge_button(self, chat_id: int, button_id: str) -> None:
+        """Telegram's answerCallbackQuery: stops the client's spinner; not a message."""
+        self._uow.outbox.add(OutboundMessage(
+            channel=Channel.TELEGRAM, recipient=str(chat_id), subject="", text="",
+            message_id=new_message_id(self._desk.domain), in_reply_to=button_id,
+            kind=Kind.TG_CALLBACK_ANSWER.value), self._now)
+
+    def to_chat_agents(self, chat: Chat, reply: Reply, *, with_key: bool) -> None:
+        """A live chat's mail to its agent (else every English agent); `with_key` signs a
+        Reply-To the agent answers the chat through. Counted, never suppressed, as to_agents."""
+        addresses = [chat.agent_email] if chat.agent_email else self.agent_addresses("en")
+        for address in addresses:
+            self._count(address)
+            key = self._desk.keys.chat_key(chat.id, address, self._now) if with_key else None
+            reply_to = address_with_key(self._desk.address, key) if key else None
+            self._add(address, reply, references=(f"chat-{chat.id}@{self._desk.domain}",),
+                      reply_to=reply_to)
 
     def to_agents(self, ticket: Ticket, reply: Reply,
                   attachments: Sequence[AttachmentRef] = ()) -> None:
@@ -77,7 +116,7 @@ class Outgoing:
             self._count(address)
             key = self._desk.keys.sign(ticket.number, Role.AGENT, address, self._now)
             # Stamped automatic, so agents' own out-of-office replies do not come back.
-            self._add(address, reply, ticket, None, key, True, tuple(attachments))
+            self._add(address, reply, ticket=ticket, key=key, attachments=tuple(attachments))
 
     def to_agent(self, agent: Agent, reply: Reply, ticket: Ticket | None) -> None:
         """An answer to the agent's own mail: once per reason an hour, and capped.
@@ -92,7 +131,16 @@ class Outgoing:
                 "kind": reply.kind})
             return
         if self._under_cap(agent.email):
-            self._add(agent.email, reply, ticket, None, None, True, ())
+            self._add(agent.email, reply, ticket=ticket)
+
+    def to_member_by_email(self, member: Member, kind: str, rendered: Rendered, *,
+                           ticket: Ticket | None, auto: bool) -> None:
+        """What another channel refused (the member blocked the bot), already rendered, to the
+        member's address: keyed and threaded as `to_member` does by email; counted once before."""
+        key = (self._desk.keys.sign(ticket.number, Role.MEMBER, member.email, self._now)
+               if ticket else None)
+        self._add(member.email, Reply(Kind(kind), member.language), ticket=ticket, key=key, auto=auto,
+                  rendered=rendered)
 
     def agent_addresses(self, language: str) -> list[str]:
         """The language's agents whose mail is not suspended, else the default address."""
@@ -104,10 +152,12 @@ class Outgoing:
         """True the first time `key` is seen in the current window."""
         return self._uow.counters.hit(key, window, self._now) == 1
 
-    def refusal_due(self, reason: str, sender: str) -> bool:
-        """True for the first refusal for `reason` to `sender` today: at most one a day each, however
-        the sender spells their address."""
-        return self.once_per(f"refusal:{reason}:{fold_address(sender)}", DAY)
+    def refusal_due(self, reason: str, msg: InboundMessage) -> bool:
+        """True for the first refusal for `reason` to the sender today: at most one a day each,
+        however the sender spells their address. A Telegram chat is answered each time (no
+        autoresponder lives there); the per-chat answer cap still holds."""
+        return msg.bot is not None or self.once_per(
+            f"refusal:{reason}:{fold_address(msg.sender)}", DAY)
 
     def _count(self, address: str) -> int:
         return self._uow.counters.hit(f"{AUTO_KEY}{fold_address(address)}", HOUR, self._now)
@@ -119,18 +169,19 @@ class Outgoing:
             return False
         return True
 
-    def _add(self, recipient: str, reply: Reply, ticket: Ticket | None,
-             answering: InboundMessage | None, key: str | None, auto: bool,
-             attachments: tuple[AttachmentRef, ...], channel: Channel = Channel.EMAIL) -> None:
+    def _add(self, recipient: str, reply: Reply, *, channel: Channel = Channel.EMAIL,
+             ticket: Ticket | None = None, answering: InboundMessage | None = None,
+             key: str | None = None, reply_to: str | None = None, auto: bool = True,
+             attachments: tuple[AttachmentRef, ...] = (), references: tuple[str, ...] = (),
+             ticket_ref: str | None = None, rendered: Rendered | None = None) -> None:
         # After 3 proven hard bounces in the window, mail to the address stops (RELIABILITY 20).
         if channel is Channel.EMAIL and suspended(recipient, self._uow, self._now):
             log.warning("mail to a hard-bouncing address suppressed", extra={"kind": reply.kind})
             return
-        rendered = self._desk.renderer.render(reply)
-        references: tuple[str, ...] = ()
+        rendered = rendered or self._desk.renderer.render(reply)
         in_reply_to = None
         if ticket:
-            references = (thread_root(ticket, self._desk.domain),)
+            references = (thread_root(ticket, self._desk.domain), *references)
         if answering and answering.channel is Channel.EMAIL and "@" in answering.external_id:
             in_reply_to = answering.external_id
             references = (*references, *answering.references[-8:], in_reply_to)
@@ -139,13 +190,13 @@ class Outgoing:
             recipient=recipient,
             subject=one_line(rendered.subject),
             text=rendered.text,
-            message_id=f"{uuid.uuid4().hex}@{self._desk.domain}",
-            ticket_ref=ticket.ref if ticket else None,
+            message_id=new_message_id(self._desk.domain),
+            ticket_ref=ticket.ref if ticket else ticket_ref,
             in_reply_to=in_reply_to,
             references=tuple(dict.fromkeys(references)),
-            reply_to=address_with_key(self._desk.address, key) if key else None,
+            reply_to=address_with_key(self._desk.address, key) if key else reply_to,
             auto=auto,
-            kind=reply.kind,
+            kind=reply.kind.value,
             attachments=attachments,
         )
         self._uow.outbox.add(message, self._now)

@@ -9,8 +9,10 @@ from gateway.commands import (
     AddMessage,
     AgentAction,
     AgentReply,
+    AnswerChat,
     CloseTicket,
     Command,
+    Ignore,
     ListTickets,
     OpenTicket,
     Unresolved,
@@ -19,7 +21,7 @@ from gateway.languages import fold
 from gateway.messages import InboundMessage
 from gateway.people import Agent, Member
 from gateway.ports import Tickets
-from gateway.replykeys import ReplyKeys, Role, keys_in
+from gateway.replykeys import ReplyKeys, Role, chat_keys_in, keys_in
 from gateway.tickets import Ticket, format_ref, parse_ref
 
 LIST_KEYWORDS = frozenset(fold(word) for word in (
@@ -60,7 +62,8 @@ def parse_member(msg: InboundMessage, member: Member, tickets: Tickets, keys: Re
     if ticket is None:
         if is_list_request(msg.subject):
             return ListTickets()
-        return OpenTicket(title=msg.subject, text=msg.full_text or msg.text)
+        return OpenTicket(msg.subject, msg.full_text or msg.text, msg.attachments,
+                          msg.rejected_attachments)
     if first_line(msg.text).lower() == "/close":
         rest = msg.text.strip().split("\n", 1)
         return CloseTicket(ticket, rest[1].strip() if len(rest) > 1 else "")
@@ -91,6 +94,13 @@ def _member_ticket(msg: InboundMessage, member: Member, tickets: Tickets, keys: 
 def parse_agent(msg: InboundMessage, agent: Agent, tickets: Tickets, keys: ReplyKeys,
                 address: str, default_address: str, now: datetime) -> Command:
     """An agent acts only through a valid agent key bound to them (or to the shared desk)."""
+    chat_keys = chat_keys_in(msg.recipients, address)
+    if chat_keys:
+        chats = (keys.verify_chat(key, agent.email, now) for key in chat_keys)
+        chat = next((found for found in chats if found is not None), None)
+        if chat is None:
+            return Ignore("chat-key", rule="telegram-chat")
+        return AnswerChat(chat, *split_chat_answer(msg.text))
     for key in keys_in(msg.recipients, address):
         verified = (keys.verify(key, agent.email, now)
                     or keys.verify(key, default_address, now))
@@ -100,6 +110,14 @@ def parse_agent(msg: InboundMessage, agent: Agent, tickets: Tickets, keys: Reply
                 actions, text = split_agent_commands(msg.text)
                 return AgentReply(ticket, actions, text)
     return Unresolved("agent-key")
+
+
+def split_chat_answer(text: str) -> tuple[str, bool]:
+    """An agent's chat answer: (the words, whether it ends the chat with `/end` on top)."""
+    if first_line(text).lower() != "/end":
+        return text.strip(), False
+    rest = text.strip().split("\n", 1)
+    return (rest[1].strip() if len(rest) > 1 else ""), True
 
 
 def split_agent_commands(text: str) -> tuple[frozenset[AgentAction], str]:

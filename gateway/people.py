@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 from gateway.messages import Attachment, Channel
@@ -53,3 +54,4 @@ class Entry:
     external_id: str = ""
     internal: bool = False
     attachments: tuple[Attachment, ...] = field(default=())
+    at: datetime | None = None  # set when read back from the store

@@ -5,6 +5,9 @@ mail systems that fold local parts do not break it. The MAC (HMAC-SHA256, 130 bi
 covers the ticket, role, expiry and the recipient's address, so a key forwarded to
 someone else does not verify for them.
 
+A chat key `c<chat>.<expiry>.<key id><mac>` lets an agent answer one live chat by email; it
+is bound to the agent's address and lives CHAT_KEY_DAYS.
+
 A bounce token `b-<outbox id, base 36>.<key id><mac>` (80 bits kept) names one outbox row:
 each mail goes out with the return path `<local>+<token>@<domain>` (VERP), so a delivery
 report sent back to it is provably about that mail.
@@ -24,6 +27,9 @@ _REPLY_PAYLOAD = re.compile(r"^([ma])(\d{1,9})$")
 _BOUNCE_MAC_CHARS = 16  # 80 bits: each guess costs a forger one delivery report
 _BOUNCE = re.compile(r"^(b-[0-9a-z]{1,12})\.([0-9a-z]{2}[a-z2-7]{16})$")
 BOUNCE_PREFIX = "b-"
+CHAT_KEY_DAYS = 30
+_CHAT_PAYLOAD = re.compile(r"^c(\d{1,12})$")
+_CHAT_LOOK = re.compile(r"^c\d{1,12}\.")  # looks like a chat key, genuine or not
 
 
 class Role(StrEnum):
@@ -56,6 +62,14 @@ class ReplyKeys:
         if not match:
             return None
         return ReplyKey(int(match.group(2)), Role(match.group(1)), fold_address(recipient))
+
+    def chat_key(self, chat_id: int, agent: str, now: datetime) -> str:
+        return self.signer.issue(f"c{chat_id}", agent, now, CHAT_KEY_DAYS)
+
+    def verify_chat(self, key: str, agent: str, now: datetime) -> int | None:
+        """The chat a genuine, unexpired chat key for `agent` names; else None."""
+        match = _CHAT_PAYLOAD.match(self.signer.payload(key, agent, now) or "")
+        return int(match.group(1)) if match else None
 
     def bounce_token(self, outbox_id: int) -> str:
         """The signed token of one outbox row, for its VERP return path."""
@@ -91,6 +105,10 @@ def keys_in(recipients: tuple[str, ...], address: str) -> list[str]:
         if plus and base == local and r_domain == domain and key:
             found.append(key)
     return found
+
+
+def chat_keys_in(recipients: tuple[str, ...], address: str) -> list[str]:
+    return [key for key in keys_in(recipients, address) if _CHAT_LOOK.match(key)]
 
 
 def bounce_tokens_in(recipients: tuple[str, ...], address: str) -> list[str]:

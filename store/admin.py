@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from gateway.bounces import BOUNCE_KEY, BOUNCE_WINDOW, SUSPEND_AFTER_BOUNCES
 from gateway.people import fold_address
 from store.tables import (
     AgentRow,
@@ -19,7 +20,7 @@ from store.tables import (
     OutboxRow,
     TicketRow,
 )
-from store.unit_of_work import aware
+from store.unit_of_work import SqlCounters, aware
 
 
 def upsert_member(engine: Engine, *, member_id: str, name: str, email: str, rank: str,
@@ -49,6 +50,18 @@ def upsert_agent(engine: Engine, *, email: str, name: str, languages: list[str])
         session.add(row)
         session.commit()
     return added
+
+
+def suspended_agent_addresses(engine: Engine, default_address: str, now: datetime
+                              ) -> tuple[int, list[str]]:
+    """How many agent addresses there are (the default one included), and those whose mail is
+    suspended after hard bounces (gateway.bounces)."""
+    with Session(engine) as session:
+        addresses = {fold_address(a) for a in session.exec(select(AgentRow.email)).all()}
+        addresses.add(fold_address(default_address))
+        counters = SqlCounters(session)
+        return len(addresses), sorted(a for a in addresses if counters.peek(
+            f"{BOUNCE_KEY}{a}", BOUNCE_WINDOW, now) >= SUSPEND_AFTER_BOUNCES)
 
 
 def iso(value: datetime | None) -> str | None:

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import Engine, or_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -15,8 +16,17 @@ from sqlmodel import Session, col, select
 from store.tables import InboxRow
 
 log = logging.getLogger(__name__)
-RECEIVED, DONE, REFUSED, QUARANTINED = "received", "done", "refused", "quarantined"
-STATUSES = (RECEIVED, DONE, REFUSED, QUARANTINED)
+
+
+class InboxStatus(StrEnum):
+    """An inbox row waits (`received`) until its one outcome; the values are what the DB holds."""
+
+    RECEIVED = "received"
+    DONE = "done"
+    REFUSED = "refused"
+    QUARANTINED = "quarantined"
+
+
 MAX_ATTEMPTS = 3
 # Mail whose dedupe key is taken but whose bytes differ (a forged copy, or the same mail by
 # another path) is kept under `<key>#2` .. `<key>#COPIES`; the worker decides (F9).
@@ -76,7 +86,7 @@ def _insert(session: Session, item: Item, key: str, now: datetime) -> bool:
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = insert(InboxRow).values(
         channel=item.channel, dedupe_key=key, raw=item.raw, envelope=item.envelope,
-        status=RECEIVED, reason="", ticket_ref="", attempts=0, error="", received_at=now,
+        status=InboxStatus.RECEIVED, reason="", ticket_ref="", attempts=0, error="", received_at=now,
     ).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(col(InboxRow.id))
     # rowcount is -1 for this on PostgreSQL; a returned id is what says "inserted".
     return session.execute(statement).first() is not None
@@ -145,7 +155,7 @@ def _claimable(session: Session, limit: int, now: datetime,
     order = (col(InboxRow.attempts), col(InboxRow.id)) if suspects_last else (col(InboxRow.id),)
     return session.exec(
         select(InboxRow).where(
-            col(InboxRow.status) == RECEIVED,
+            col(InboxRow.status) == InboxStatus.RECEIVED,
             or_(col(InboxRow.lease_until).is_(None), col(InboxRow.lease_until) < now),
         ).order_by(*order).limit(limit).with_for_update(skip_locked=True)
     ).all()
@@ -162,13 +172,14 @@ def _quarantine_crashed(session: Session, row: InboxRow, now: datetime) -> None:
     if not row.error:
         row.error = (f"Processing started {row.attempts} times and never finished: the worker "
                      "was killed or crashed each time.")
-    finish(session, row, status=QUARANTINED, reason=CRASHED_THE_WORKER, ticket_ref="", now=now)
+    finish(session, row, status=InboxStatus.QUARANTINED, reason=CRASHED_THE_WORKER, ticket_ref="",
+           now=now)
 
 
 def mark_started(session: Session, row_id: int) -> None:
     """Count an attempt now, in the caller's transaction, before the row is processed."""
     session.execute(update(InboxRow).where(col(InboxRow.id) == row_id,
-                                           col(InboxRow.status) == RECEIVED)
+                                           col(InboxRow.status) == InboxStatus.RECEIVED)
                     .values(attempts=col(InboxRow.attempts) + 1))
 
 
@@ -183,7 +194,7 @@ def release(engine: Engine, row_ids: Sequence[int], *, refund: int | None = None
     """Give claimed rows back (the worker is stopping); `refund` was started but not tried."""
     with Session(engine) as session:
         for row in session.exec(select(InboxRow).where(col(InboxRow.id).in_(row_ids),
-                                                       col(InboxRow.status) == RECEIVED)):
+                                                       col(InboxRow.status) == InboxStatus.RECEIVED)):
             row.lease_until = None
             if row.id == refund:
                 row.attempts = max(0, row.attempts - 1)
@@ -194,7 +205,7 @@ def release(engine: Engine, row_ids: Sequence[int], *, refund: int | None = None
 def take(session: Session, row_id: int) -> InboxRow | None:
     """The row, locked for this transaction, if it still waits to be processed."""
     row = session.exec(select(InboxRow).where(col(InboxRow.id) == row_id).with_for_update()).first()
-    return row if row is not None and row.status == RECEIVED else None
+    return row if row is not None and row.status == InboxStatus.RECEIVED else None
 
 
 def lock_copies(session: Session, dedupe_key: str) -> Sequence[InboxRow]:
@@ -212,12 +223,12 @@ def is_duplicate(copies: Sequence[InboxRow], row_id: int, authenticated: bool) -
     processed = [copy for copy in copies if copy.id != row_id and copy.authenticated is not None]
     if not processed:
         return False
-    better = authenticated and all(copy.status == REFUSED and not copy.authenticated
+    better = authenticated and all(copy.status == InboxStatus.REFUSED and not copy.authenticated
                                    for copy in processed)
     return not better
 
 
-def finish(session: Session, row: InboxRow, *, status: str, reason: str, ticket_ref: str,
+def finish(session: Session, row: InboxRow, *, status: InboxStatus, reason: str, ticket_ref: str,
            now: datetime, authenticated: bool | None = None) -> None:
     """`authenticated`: the sender authentication of a copy the core processed, else None."""
     row.status, row.reason, row.ticket_ref = status, reason[:200], ticket_ref
@@ -238,7 +249,7 @@ def record_failure(engine: Engine, row_id: int, error: str, now: datetime, *,
         if start_next is not None:
             mark_started(session, start_next)
         row = session.get(InboxRow, row_id)
-        if row is None or row.status != RECEIVED:
+        if row is None or row.status != InboxStatus.RECEIVED:
             session.commit()
             return row.status if row else ""
         if not counted:
@@ -246,7 +257,8 @@ def record_failure(engine: Engine, row_id: int, error: str, now: datetime, *,
         row.error = error[-20_000:]
         row.lease_until = None
         if row.attempts >= max_attempts:
-            finish(session, row, status=QUARANTINED, reason="crashed", ticket_ref="", now=now)
+            finish(session, row, status=InboxStatus.QUARANTINED, reason="crashed", ticket_ref="",
+                   now=now)
         session.add(row)
         session.commit()
         return row.status
@@ -259,14 +271,14 @@ def release_leases(engine: Engine) -> None:
     row is never processed twice even if two workers claim it.
     """
     with Session(engine) as session:
-        for row in session.exec(select(InboxRow).where(col(InboxRow.status) == RECEIVED,
-                                                       col(InboxRow.lease_until).is_not(None))):
+        for row in session.exec(select(InboxRow).where(
+                col(InboxRow.status) == InboxStatus.RECEIVED, col(InboxRow.lease_until).is_not(None))):
             row.lease_until = None
             session.add(row)
         session.commit()
 
 
-def rows(engine: Engine, status: str | None = None, limit: int = 200) -> Sequence[InboxRow]:
+def rows(engine: Engine, status: InboxStatus | None = None, limit: int = 200) -> Sequence[InboxRow]:
     with Session(engine) as session:
         query = select(InboxRow).order_by(col(InboxRow.id).desc()).limit(limit)
         if status:
@@ -282,12 +294,12 @@ def get(engine: Engine, row_id: int) -> InboxRow | None:
 def replay(engine: Engine, row_id: int | None) -> int:
     """Put a quarantined row (or all of them, when row_id is None) back in the queue."""
     with Session(engine) as session:
-        query = select(InboxRow).where(col(InboxRow.status) == QUARANTINED)
+        query = select(InboxRow).where(col(InboxRow.status) == InboxStatus.QUARANTINED)
         if row_id is not None:
             query = query.where(col(InboxRow.id) == row_id)
         count = 0
         for row in session.exec(query).all():
-            row.status, row.attempts, row.lease_until, row.reason = RECEIVED, 0, None, ""
+            row.status, row.attempts, row.lease_until, row.reason = InboxStatus.RECEIVED, 0, None, ""
             session.add(row)
             count += 1
         session.commit()

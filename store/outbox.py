@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import Engine, or_
 from sqlmodel import Session, col, select
@@ -12,8 +13,13 @@ from sqlmodel import Session, col, select
 from gateway.messages import AttachmentRef, Channel, OutboundMessage
 from store.tables import AgentRow, MemberRow, OutboxRow
 
-PENDING, SENT, FAILED = "pending", "sent", "failed"
-STATUSES = (PENDING, SENT, FAILED)
+
+class OutboxStatus(StrEnum):
+    """An outbox row is `pending` until it is sent or given up; the values are what the DB holds."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
 
 
 def decode(payload: str) -> OutboundMessage:
@@ -28,7 +34,7 @@ def claim_due(engine: Engine, *, limit: int, lease: timedelta, now: datetime,
               channel: str | None = None) -> list[OutboxRow]:
     with Session(engine, expire_on_commit=False) as session:
         query = select(OutboxRow).where(
-            col(OutboxRow.status) == PENDING,
+            col(OutboxRow.status) == OutboxStatus.PENDING,
             col(OutboxRow.next_attempt_at) <= now,
             or_(col(OutboxRow.lease_until).is_(None), col(OutboxRow.lease_until) < now),
         )
@@ -43,14 +49,14 @@ def claim_due(engine: Engine, *, limit: int, lease: timedelta, now: datetime,
         return list(due)
 
 
-def mark(engine: Engine, row_id: int, *, status: str, now: datetime, error: str = "",
+def mark(engine: Engine, row_id: int, *, status: OutboxStatus, now: datetime, error: str = "",
          next_attempt_at: datetime | None = None) -> None:
     with Session(engine) as session:
         mark_in(session, row_id, status=status, now=now, error=error, next_attempt_at=next_attempt_at)
         session.commit()
 
 
-def mark_in(session: Session, row_id: int, *, status: str, now: datetime, error: str = "",
+def mark_in(session: Session, row_id: int, *, status: OutboxStatus, now: datetime, error: str = "",
             next_attempt_at: datetime | None = None) -> None:
     """`mark` inside the caller's transaction, for an outcome that commits with other writes."""
     row = session.get(OutboxRow, row_id)
@@ -60,25 +66,30 @@ def mark_in(session: Session, row_id: int, *, status: str, now: datetime, error:
     row.status = status
     row.lease_until = None
     row.last_error = error[:2000]
-    if status == SENT:
+    if status == OutboxStatus.SENT:
         row.sent_at = now
     if next_attempt_at is not None:
         row.next_attempt_at = next_attempt_at
     session.add(row)
 
 
-def is_known_recipient(engine: Engine, address: str, default_agent_address: str) -> bool:
-    """A member's or an agent's address: a failure there is the operator's problem."""
-    address = address.lower()
-    if address == default_agent_address.lower():
-        return True
+def is_known_recipient(engine: Engine, channel: Channel, recipient: str,
+                       default_agent_address: str) -> bool:
+    """A member's or an agent's address, or a linked member's Telegram chat: a failure there is
+    the operator's problem (a stranger can make messages to themselves fail at will)."""
     with Session(engine) as session:
+        if channel is Channel.TELEGRAM:
+            return recipient.isdigit() and session.exec(select(MemberRow.id).where(
+                col(MemberRow.telegram_user_id) == int(recipient))).first() is not None
+        address = recipient.lower()
+        if address == default_agent_address.lower():
+            return True
         member = session.exec(select(MemberRow.id).where(col(MemberRow.email) == address)).first()
         agent = session.exec(select(AgentRow.id).where(col(AgentRow.email) == address)).first()
         return member is not None or agent is not None
 
 
-def rows(engine: Engine, status: str | None = None, limit: int = 200) -> Sequence[OutboxRow]:
+def rows(engine: Engine, status: OutboxStatus | None = None, limit: int = 200) -> Sequence[OutboxRow]:
     with Session(engine) as session:
         query = select(OutboxRow).order_by(col(OutboxRow.id).desc()).limit(limit)
         if status:
@@ -92,8 +103,8 @@ def release_leases(engine: Engine) -> None:
     Not on PostgreSQL, where another live process may hold them: there they expire.
     """
     with Session(engine) as session:
-        for row in session.exec(select(OutboxRow).where(col(OutboxRow.status) == PENDING,
-                                                        col(OutboxRow.lease_until).is_not(None))):
+        for row in session.exec(select(OutboxRow).where(
+                col(OutboxRow.status) == OutboxStatus.PENDING, col(OutboxRow.lease_until).is_not(None))):
             row.lease_until = None
             session.add(row)
         session.commit()

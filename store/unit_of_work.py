@@ -14,9 +14,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from gateway.messages import Channel, OutboundMessage, SentMail
-from gateway.people import Agent, Entry, Member, fold_address
+from gateway.people import Agent, Author, Entry, Member, fold_address
 from gateway.tickets import Status, Ticket
 from store.blobs import BlobStore
+from store.conversations import SqlChats, SqlForms, SqlLinks
 from store.tables import (
     AgentRow,
     AttachmentRow,
@@ -26,13 +27,7 @@ from store.tables import (
     OutboxRow,
     TicketRow,
 )
-
-
-def aware(value: datetime | None) -> datetime | None:
-    """Everything here is UTC: SQLite hands back naive values, PostgreSQL the session's zone."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+from store.times import aware as aware  # re-exported: the adapters import it from here
 
 
 def to_member(row: MemberRow) -> Member:
@@ -42,7 +37,7 @@ def to_member(row: MemberRow) -> Member:
 def to_ticket(row: TicketRow) -> Ticket:
     assert row.number is not None
     return Ticket(row.number, row.title, row.language, row.member_id, Channel(row.channel),
-                  Status(row.status), aware(row.opened_at) or datetime.now(UTC),
+                  Status(row.status), aware(row.opened_at),
                   aware(row.closed_at), aware(row.status_changed_at), aware(row.reminded_at))
 
 
@@ -62,6 +57,24 @@ class SqlMembers:
 
     def get(self, member_id: str) -> Member | None:
         return self._one(col(MemberRow.member_id) == member_id)
+
+    def find(self, identity: str) -> Member | None:
+        value = identity.strip()
+        return self.by_email(value) if "@" in value else self.get(value)
+
+    def link_telegram(self, member_id: str, user_id: int) -> Member | None:
+        row = self._s.exec(select(MemberRow).where(col(MemberRow.member_id) == member_id)).first()
+        if row is None:
+            return None
+        for other in self._s.exec(select(MemberRow).where(col(MemberRow.telegram_user_id) == user_id,
+                                                          col(MemberRow.member_id) != member_id)):
+            other.telegram_user_id = None
+            self._s.add(other)
+        self._s.flush()  # the id is unique: free it before giving it to this member
+        row.telegram_user_id = user_id
+        self._s.add(row)
+        self._s.flush()
+        return to_member(row)
 
 
 class SqlAgents:
@@ -145,6 +158,15 @@ class SqlTickets:
                                       content_type=attachment.content_type,
                                       size=attachment.size, digest=digest))
 
+    def last_entries(self, ticket: Ticket, limit: int) -> Sequence[Entry]:
+        """Text only: the entries come without their attachments' bytes."""
+        rows = self._s.exec(select(MessageRow).where(
+            col(MessageRow.ticket_number) == ticket.number, col(MessageRow.internal).is_(False))
+            .order_by(col(MessageRow.id).desc()).limit(limit)).all()
+        return [Entry(Author(row.author_kind), row.author, Channel(row.channel), row.text,
+                      row.external_id, row.internal, at=aware(row.created_at))
+                for row in reversed(rows)]
+
 
 MAX_LOOKUP = 20  # Message-IDs looked up for one delivery report
 
@@ -219,6 +241,10 @@ class SqlUnitOfWork:
         self.tickets = SqlTickets(self.session, self._blobs)
         self.outbox = SqlOutbox(self.session)
         self.counters = SqlCounters(self.session)
+        self.blobs = self._blobs
+        self.forms = SqlForms(self.session)
+        self.chats = SqlChats(self.session)
+        self.links = SqlLinks(self.session)
         return self
 
     def __exit__(self, *exc: object) -> None:

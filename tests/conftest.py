@@ -1,4 +1,7 @@
-"""Shared fixtures: a fresh database per test, on SQLite or (GATEWAY_TEST_DATABASE_URL) PostgreSQL."""
+"""Shared fixtures: a fresh database per test, on SQLite or (GATEWAY_TEST_DATABASE_URL) PostgreSQL.
+
+The database packages are imported by the fixtures that use them: the unit tier runs without them.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +9,14 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
 
-from store.engine import make_engine
-from store.migrate import upgrade
 from tests.support.ports import free_port
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 __all__ = ["free_port"]  # bench/ and older tests import it from here
 
@@ -25,6 +29,7 @@ def database_url(tmp_path: Path) -> Iterator[str]:
     if not POSTGRES_URL:
         yield f"sqlite:///{tmp_path / 'gateway.db'}"
         return
+    from sqlalchemy import create_engine, text
     schema = f"test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -41,6 +46,8 @@ def database_url(tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
     """A migrated database."""
+    from store.engine import make_engine
+    from store.migrate import upgrade
     engine = make_engine(database_url)
     upgrade(engine)
     yield engine

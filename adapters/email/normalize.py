@@ -39,8 +39,10 @@ _MAX_REFERENCES = 50
 
 @dataclass(frozen=True)
 class Limits:
-    max_attachment_bytes: int = 10 * 1024 * 1024
-    attachment_types: tuple[str, ...] = ("image/*", "application/pdf", "text/plain")
+    # Configured (policy.*): no defaults here, the composition root passes them in.
+    max_attachment_bytes: int
+    attachment_types: tuple[str, ...]
+    # Structural: not configuration.
     max_header_bytes: int = 100_000
     max_parts: int = 500
     max_depth: int = 20
@@ -55,7 +57,7 @@ def parse_email(
     raw: bytes,
     *,
     received_at: datetime,
-    limits: Limits = Limits(),
+    limits: Limits,
     own_addresses: frozenset[str] = frozenset(),
     envelope_recipients: tuple[str, ...] = (),
 ) -> InboundMessage:

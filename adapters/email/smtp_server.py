@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-__all__ = ["InboxWriter", "SmtpServer"]
+__all__ = ["MailStore", "SmtpServer"]
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ _PG_DISK_FULL = "53100"
 _LOGGABLE = re.compile(r"[^A-Za-z0-9._\-\[\]:]")
 
 
-class InboxWriter(Protocol):
+class MailStore(Protocol):
     """Stores one inbound message durably.
 
     Returns once it is committed (a duplicate counts as stored); raises on a
@@ -58,7 +58,7 @@ class SmtpServer:
         port: int,
         accepted_domains: frozenset[str],
         max_message_bytes: int,
-        store: InboxWriter,
+        store: MailStore,
         hostname: str = "gateway",
         grace_seconds: float = 10.0,
     ) -> None:

@@ -24,17 +24,19 @@ from telegram.request import HTTPXRequest
 
 from adapters.telegram.normalize import MalformedUpdate, check_update, decode_update
 from adapters.telegram.processor import ENVELOPE
-from adapters.telegram.state import load_offset, save_offset
 from config.settings import TelegramSettings
 from gateway.errors import ConfigError
 from store import inbox
 from store.locks import AdvisoryLock
+from store.telegram_state import load_offset, save_offset
 
 log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 LOCK_KEY = 0x5447_7067  # "TGpg": one poller per database
 MAX_BODY = 1_000_000
 DRAIN_LIMIT = 8 * MAX_BODY
+DOWNLOAD_TIMEOUT = 120.0
+STANDBY = 2.0  # seconds before a poller without the lock, or after a failed round, tries again
 
 
 def file_url(base_url: str) -> str:
@@ -45,10 +47,22 @@ def file_url(base_url: str) -> str:
 def make_bot(settings: TelegramSettings) -> Bot:
     if not settings.token:
         raise ConfigError("telegram is enabled but telegram.token is empty (GATEWAY_TELEGRAM__TOKEN).")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry the bot token
     base = settings.base_url or "https://api.telegram.org/bot"
     return Bot(settings.token, base_url=base, base_file_url=settings.base_file_url or file_url(base),
                request=HTTPXRequest(connection_pool_size=8),
                get_updates_request=HTTPXRequest(read_timeout=settings.poll_timeout + 10.0))
+
+
+def file_fetcher(bot: Bot, loop: asyncio.AbstractEventLoop) -> Callable[[str], bytes]:
+    """Downloads for the worker's thread, run on the bot's event loop."""
+    async def download(file_id: str) -> bytes:
+        file = await bot.get_file(file_id)
+        return bytes(await file.download_as_bytearray())
+
+    def fetch(file_id: str) -> bytes:
+        return asyncio.run_coroutine_threadsafe(download(file_id), loop).result(DOWNLOAD_TIMEOUT)
+    return fetch
 
 
 def item(update: dict[str, Any]) -> inbox.Item:
@@ -75,30 +89,30 @@ def wellformed(found: object) -> tuple[list[dict[str, Any]], int | None]:
 
 
 class Poller:
-    """The getUpdates loop; on PostgreSQL only the holder of an advisory lock polls."""
+    """getUpdates, one round at a time (the ingest runner loops over them); on PostgreSQL only
+    the holder of an advisory lock polls."""
 
     def __init__(self, bot: Bot, engine: Engine, timeout: int,
                  on_stored: Callable[[], None]) -> None:
         self.bot, self.engine, self.timeout, self.on_stored = bot, engine, timeout, on_stored
         self._lock = AdvisoryLock(engine, LOCK_KEY, "telegram poller")
+        self._offset: int | None = None
+        self._polling = False
 
-    async def run(self, stopping: asyncio.Event) -> None:
-        """Poll while we hold the lock, re-checked before every round; stand by while we do not."""
-        offset: int | None = None
-        polling = False
-        try:
-            while not stopping.is_set():
-                if not await asyncio.to_thread(self._holds_lock):
-                    polling = False
-                    await _sleep(stopping, 5)
-                    continue
-                if not polling:  # (again) ours: another poller may have moved the offset meanwhile
-                    await self.bot.delete_webhook(drop_pending_updates=False)
-                    offset = await asyncio.to_thread(load_offset, self.engine)
-                    polling = True
-                offset = await self._round(offset, stopping)
-        finally:
-            await asyncio.to_thread(self._lock.release)
+    async def poll(self, stopping: asyncio.Event) -> int:
+        """One round if we hold the lock, re-checked every time: 1 when Telegram answered (poll
+        again at once), 0 when we stand by or the round failed (wait STANDBY seconds)."""
+        if not await asyncio.to_thread(self._holds_lock):
+            self._polling = False
+            return 0
+        if not self._polling:  # (again) ours: another poller may have moved the offset meanwhile
+            await self.bot.delete_webhook(drop_pending_updates=False)
+            self._offset = await asyncio.to_thread(load_offset, self.engine)
+            self._polling = True
+        return await self._round(stopping)
+
+    def release(self) -> None:
+        self._lock.release()
 
     def _holds_lock(self) -> bool:
         try:
@@ -107,36 +121,29 @@ class Poller:
             log.warning("telegram poller lock unavailable: %s", error)
             return False
 
-    async def _round(self, offset: int | None, stopping: asyncio.Event) -> int | None:
+    async def _round(self, stopping: asyncio.Event) -> int:
         try:  # get_updates minus its parsing into objects: one malformed update must not fail all
             found: Any = await _unless_stopped(stopping, self.bot._post(
-                "getUpdates", {"offset": offset, "timeout": self.timeout,
+                "getUpdates", {"offset": self._offset, "timeout": self.timeout,
                                "allowed_updates": list(ALLOWED_UPDATES)},
                 read_timeout=self.timeout + 10.0))
         except (TelegramError, OSError, RecursionError) as error:
             log.warning("getUpdates failed: %s", error)
-            await _sleep(stopping, 2)
-            return offset
+            return 0
         updates, highest = wellformed(found)
         if highest is None:
-            return offset
+            return 1
         try:
             if updates:
                 await asyncio.to_thread(inbox.store_many, self.engine, [item(u) for u in updates],
                                         datetime.now(UTC))
-            following = highest + 1
-            await asyncio.to_thread(save_offset, self.engine, following)
+            await asyncio.to_thread(save_offset, self.engine, highest + 1)
         except Exception as error:  # database down: ask again for the same updates later
             log.warning("telegram updates not stored, will ask again: %s", error)
-            await _sleep(stopping, 2)
-            return offset
+            return 0
+        self._offset = highest + 1
         self.on_stored()
-        return following
-
-
-async def _sleep(stopping: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stopping.wait(), seconds)
+        return 1
 
 
 async def _unless_stopped(stopping: asyncio.Event, call: Awaitable[Any]) -> Any:

@@ -1,6 +1,6 @@
 """`gateway members invite`: a deep link that links a member's Telegram account in one step.
 
-The token comes from `link.issue_token`; the link is mailed to the member's registered
+The token comes from `gateway.linking.new_token`; the link is mailed to the member's registered
 address through the outbox (the running gateway's delivery loop sends it).
 """
 
@@ -8,25 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import re
-import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Engine
 from telegram.error import TelegramError
 
-from adapters.render import TemplateRenderer
 from adapters.telegram.bot_api import make_bot
-from adapters.telegram.link import issue_token
 from config.settings import Settings
+from gateway.desk import Desk
 from gateway.errors import ConfigError, GatewayError
-from gateway.messages import Channel, OutboundMessage
-from gateway.outgoing import one_line
-from gateway.replies import Reply
+from gateway.linking import new_token
+from gateway.outgoing import Outgoing
+from gateway.replies import Kind, Reply
 from store.blobs import BlobStore
 from store.unit_of_work import SqlUnitOfWork
 
-KIND = "telegram_invite"
 _USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
 
 
@@ -67,25 +64,17 @@ async def _ask_bot(settings: Settings) -> str:
         raise InviteError(f"the Bot API did not answer getMe: {error}") from None
 
 
-def invite(settings: Settings, engine: Engine, member_id: str, username: str,
-           now: datetime, secret: str) -> Invitation:
-    """Issue a token for `member_id` and queue the email with its link; one outbox row."""
-    blobs = BlobStore(settings.data_dir / "blobs")
+def invite(desk: Desk, engine: Engine, blobs: BlobStore, member_id: str, username: str,
+           now: datetime, hours: float) -> Invitation:
+    """Issue a token for `member_id` and queue the email with its link, in one transaction."""
     with SqlUnitOfWork(engine, blobs) as uow:
         member = uow.members.get(member_id)
-    if member is None:
-        raise InviteError(f"there is no member {member_id}")
-    hours = settings.telegram.link_token_hours
-    token = issue_token(engine, secret, member.member_id, now, hours)
-    link = deep_link(username, token)
-    expires_at = (now + timedelta(hours=hours)).replace(microsecond=0)
-    rendered = TemplateRenderer().render(Reply(KIND, member.language, {
-        "member_name": member.name, "link": link, "expires_at": expires_at}))
-    domain = settings.email.domain
-    with SqlUnitOfWork(engine, blobs) as uow:
-        uow.outbox.add(OutboundMessage(
-            channel=Channel.EMAIL, recipient=member.email, subject=one_line(rendered.subject),
-            text=rendered.text, message_id=f"{uuid.uuid4().hex}@{domain}", auto=True,
-            kind=KIND), now)
+        if member is None:
+            raise InviteError(f"there is no member {member_id}")
+        token, text = new_token(desk.keys.signer, member.member_id, now, hours)
+        uow.links.add_token(token)
+        link = deep_link(username, text)
+        Outgoing(uow, desk, now).to_member(member, Reply(Kind.TELEGRAM_INVITE, member.language, {
+            "member_name": member.name, "link": link, "expires_at": token.expires_at}))
         uow.commit()
-    return Invitation(member.member_id, member.email, link, expires_at)
+    return Invitation(member.member_id, member.email, link, token.expires_at)

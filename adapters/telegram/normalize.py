@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+
+from gateway.messages import Attachment, BotInput, Channel, InboundMessage, UpdateKind
 
 COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]{1,64})?(?:\s+(.*))?$", re.S)
 MAX_TEXT = 20_000
@@ -110,6 +113,24 @@ def parse_update(data: dict[str, Any]) -> TgUpdate:
         reply_to_message_id=reply.get("message_id"),
         files=_files(message), unsupported=unsupported,
     )
+
+
+def to_inbound(update: TgUpdate, *, files: tuple[Attachment, ...] = (),
+               refused: tuple[str, ...] = (), too_big: bool = False, replied_to: str = "",
+               now: datetime) -> InboundMessage:
+    """The core's message for one update. `replied_to` is the Message-ID of the bot's message
+    about a ticket this one answers, which threads it to that ticket."""
+    command, args = update.command or ("", "")
+    text = update.text.strip()
+    return InboundMessage(
+        channel=Channel.TELEGRAM, external_id=f"tg:{update.update_id}",
+        sender=str(update.user_id) if update.user_id is not None else "", subject="", text=text,
+        full_text=text, received_at=now, references=(replied_to,) if replied_to else (),
+        attachments=files, rejected_attachments=refused,
+        bot=BotInput(chat_id=update.chat_id or 0, kind=UpdateKind(update.kind),
+                     private=update.private, command=command, args=args,
+                     button=update.callback_data, button_id=update.callback_id,
+                     locale=update.language_code, file_too_big=too_big))
 
 
 def too_deep(raw: bytes, limit: int = MAX_DEPTH) -> bool:

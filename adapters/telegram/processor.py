@@ -1,4 +1,9 @@
-"""Inbox rows of channel `telegram` -> one transaction each: the bot's answer, tickets, outbox rows."""
+"""Inbox rows of channel `telegram` -> the core, one transaction each.
+
+What is Telegram stays here: the update's JSON, downloading and typing its files (before the
+transaction: it holds SQLite's write lock), and finding which bot message it replies to.
+Everything the bot decides and answers is the core's (`gateway.service.handle_inbound`).
+"""
 
 from __future__ import annotations
 
@@ -13,26 +18,21 @@ from telegram.error import TelegramError, TimedOut
 
 from adapters import filetypes
 from adapters.filetypes import AttachmentLimits
-from adapters.telegram import chat
-from adapters.telegram.bot import BotConfig, handle
-from adapters.telegram.normalize import FileRef, TgUpdate, parse_update
-from adapters.telegram.turn import Turn, pick_language
+from adapters.telegram.normalize import FileRef, TgUpdate, parse_update, to_inbound
+from gateway import live_chat
 from gateway.desk import Desk
-from gateway.handlers import Outcome
-from gateway.messages import Attachment, InboundMessage
-from store import inbox
+from gateway.messages import Attachment, Channel
+from gateway.service import handle_inbound
+from store import inbox, telegram_state
 from store.blobs import BlobStore
 from store.unit_of_work import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
 ENVELOPE = json.dumps({"channel": "telegram"})
 BOT_API_DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile serves nothing larger
+CHATS_FLUSHED_PER_UPDATE = 10
 
 Fetch = Callable[[str], bytes]
-
-
-def is_telegram(item: inbox.Claimed) -> bool:
-    return item.channel == "telegram"
 
 
 @dataclass(frozen=True)
@@ -48,13 +48,11 @@ class TelegramProcessor:
     blobs: BlobStore
     desk: Desk
     limits: AttachmentLimits
-    secret: str
     fetch: Fetch
-    languages: frozenset[str] = frozenset({"en"})
-    on_done: Callable[[], object] = lambda: None  # wakes the Telegram delivery loop
+    on_done: Callable[[], object] = lambda: None  # wakes the delivery loop
 
     def takes(self, item: inbox.Claimed) -> bool:
-        return is_telegram(item)
+        return item.channel == Channel.TELEGRAM
 
     def process_one(self, item: inbox.Claimed, now: datetime) -> None:
         try:
@@ -67,17 +65,19 @@ class TelegramProcessor:
             if row is None:
                 return
             if update is None:
-                inbox.finish(uow.session, row, status=inbox.QUARANTINED, reason="unreadable update",
-                             ticket_ref="", now=now)
+                inbox.finish(uow.session, row, status=inbox.InboxStatus.QUARANTINED,
+                             reason="unreadable update", ticket_ref="", now=now)
                 uow.commit()
                 return
-            member = (uow.members.by_telegram(update.user_id) if update.user_id is not None
-                      else None)
-            turn = Turn(update, uow, self.desk, now, member,
-                        pick_language(member, update.language_code, self.languages),
-                        downloaded.files, downloaded.refused, downloaded.too_big)
-            outcome = handle(turn, BotConfig(self.secret, self.blobs))
-            status = inbox.DONE if outcome.accepted else inbox.REFUSED
+            replied = (telegram_state.sent_ticket_message(
+                uow.session, update.chat_id, update.reply_to_message_id)
+                if update.chat_id is not None and update.reply_to_message_id is not None else None)
+            msg = to_inbound(update, files=downloaded.files, refused=downloaded.refused,
+                             too_big=downloaded.too_big, replied_to=replied or "", now=now)
+            outcome = handle_inbound(msg, uow, self.desk, now)
+            # Chat lines left waiting past their batch window go now: any update helps the scheduler.
+            live_chat.flush_overdue(uow, self.desk, now, limit=CHATS_FLUSHED_PER_UPDATE)
+            status = inbox.InboxStatus.DONE if outcome.accepted else inbox.InboxStatus.REFUSED
             reason = outcome.reason if not outcome.rule else f"{outcome.rule}: {outcome.reason}"
             inbox.finish(uow.session, row, status=status, reason=reason,
                          ticket_ref=outcome.ticket_ref, now=now)
@@ -85,13 +85,6 @@ class TelegramProcessor:
         self.on_done()
         log.info("telegram update %s", status, extra={"inbox_id": item.id, "reason": reason,
                                                       "ticket": outcome.ticket_ref})
-
-    def agent_email(self, msg: InboundMessage, uow: SqlUnitOfWork, now: datetime) -> Outcome | None:
-        """The worker's hook for email: an agent answering a live chat."""
-        outcome = chat.agent_email(msg, uow, self.desk, now)
-        if outcome is not None:
-            self.on_done()  # a moment early (before the commit): the loop polls anyway
-        return outcome
 
     def _download(self, update: TgUpdate) -> Downloaded:
         """Fetch a linked member's files before the transaction (it holds SQLite's write lock)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gateway.commands import OpenTicket
 from gateway.policy.verdict import PolicyContext, Verdict
-from gateway.replies import Reply
+from gateway.replies import Kind, Reply
 
 NAME = "title-language"
 
@@ -22,4 +22,4 @@ def check(ctx: PolicyContext) -> Verdict | None:
         "example": ctx.desk.languages.example(language),
         "languages": ctx.desk.languages.names(),
     }
-    return Verdict(NAME, "title-language", Reply("refusal_title_language", language, data))
+    return Verdict(NAME, "title-language", Reply(Kind.REFUSAL_TITLE_LANGUAGE, language, data))

@@ -10,23 +10,23 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
-from adapters import worker as worker_module
-from adapters.email.normalize import Limits
+from adapters.clock import UtcClock
 from adapters.email.sender_auth import SenderCheck
-from adapters.email.smtp_sender import FileSender
-from adapters.runtime import make_desk
-from adapters.worker import Worker
+from adapters.runners import incoming as incoming_module
+from adapters.runners.incoming import IncomingRunner
+from adapters.runtime import make_desk, make_limits
 from config.settings import load_settings
 from gateway.handlers import Outcome
 from gateway.messages import InboundMessage
 from store import inbox
 from store.blobs import BlobStore
 from store.engine import make_engine
+from store.inbox import InboxStatus
 from store.unit_of_work import SqlUnitOfWork
 
-real_handle_inbound = getattr(worker_module, "handle_inbound")  # noqa: B009
+real_handle_inbound = getattr(incoming_module, "handle_inbound")  # noqa: B009
 
 
 def handle_or_die(msg: InboundMessage, *args: object) -> Outcome:
@@ -38,7 +38,7 @@ def handle_or_die(msg: InboundMessage, *args: object) -> Outcome:
 class TelegramRows:
     """Stands in for the Telegram adapter: finishes its rows, dies on a poisoned one."""
 
-    def __init__(self, worker: Worker) -> None:
+    def __init__(self, worker: IncomingRunner) -> None:
         self.worker = worker
 
     def takes(self, item: inbox.Claimed) -> bool:
@@ -50,25 +50,20 @@ class TelegramRows:
         with SqlUnitOfWork(self.worker.engine, self.worker.blobs) as uow:
             row = inbox.take(uow.session, item.id)
             assert row is not None
-            inbox.finish(uow.session, row, status=inbox.DONE, reason="answered", ticket_ref="",
+            inbox.finish(uow.session, row, status=InboxStatus.DONE, reason="answered", ticket_ref="",
                          now=now)
             uow.commit()
-
-    def agent_email(self, msg: InboundMessage, uow: SqlUnitOfWork, now: datetime) -> None:
-        return None
 
 
 def main() -> None:
     engine = make_engine(sys.argv[1])
     inbox.release_leases(engine)  # as `gateway run` does at start
-    setattr(worker_module, "handle_inbound", handle_or_die)  # noqa: B010
+    setattr(incoming_module, "handle_inbound", handle_or_die)  # noqa: B010
     settings = load_settings()
     data_dir = settings.data_dir
-    worker = Worker(engine=engine, blobs=BlobStore(data_dir / "b"), desk=make_desk(settings),
-                    limits=Limits(), sender_check=SenderCheck("off"),
-                    mail=FileSender(data_dir / "outbox"), from_name="IT Support",
-                    max_age=timedelta(days=5), clock=lambda: datetime.now(UTC),
-                    max_attempts=settings.worker.max_attempts)
+    worker = IncomingRunner(engine=engine, blobs=BlobStore(data_dir / "b"), desk=make_desk(settings),
+                            limits=make_limits(settings), sender_check=SenderCheck("off"),
+                            clock=UtcClock(), max_attempts=settings.worker.max_attempts)
     worker.telegram = TelegramRows(worker)
     while worker.process_inbox():
         pass

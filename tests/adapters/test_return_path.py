@@ -1,5 +1,6 @@
-"""The worker against a real database and a real aiosmtpd relay: each mail leaves with its own
-signed return path (VERP), and only delivery reports proven to be about our mail count (F4);
+"""The incoming and outgoing runners against a real database and a real aiosmtpd relay: each
+mail leaves with its own signed return path (VERP), and only delivery reports proven to be
+about our mail count (F4);
 a non-ASCII address goes by SMTPUTF8, and a stranger's failure raises no ALERT (F14)."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,16 +16,20 @@ import pytest
 from sqlalchemy import Engine
 
 from adapters.email.ingest import dedupe_key
-from adapters.email.normalize import Limits
+from adapters.email.sender import EmailSender
 from adapters.email.sender_auth import SenderCheck
 from adapters.email.smtp_sender import SmtpSender
-from adapters.runtime import make_desk
-from adapters.worker import Worker
+from adapters.runners.incoming import IncomingRunner
+from adapters.runners.outgoing import OutgoingRunner
+from adapters.runtime import make_desk, make_limits
 from config.settings import load_settings
+from gateway.desk import Desk
+from gateway.messages import Channel
 from gateway.replykeys import return_path
 from store import admin, inbox, outbox
 from store.blobs import BlobStore
 from tests.support.smtp_sink import Sink, SinkServer
+from tests.unit.fakes import FakeClock
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
@@ -54,6 +60,24 @@ def relay(start_relay: StartRelay) -> Relay:
     return start_relay()
 
 
+@dataclass
+class Worker:
+    """The inbox worker and the mail delivery behind it."""
+
+    incoming: IncomingRunner
+    outgoing: OutgoingRunner
+
+    @property
+    def desk(self) -> Desk:
+        return self.incoming.desk
+
+    def process_inbox(self) -> int:
+        return self.incoming.process_inbox()
+
+    async def deliver_due(self) -> int:
+        return await self.outgoing.deliver_due(Channel.EMAIL)
+
+
 @pytest.fixture
 def make_worker(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                 ) -> Callable[[Relay], Worker]:
@@ -65,9 +89,13 @@ def make_worker(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     def make(relay: Relay) -> Worker:
         mail = SmtpSender(host="127.0.0.1", port=relay.port, security="none", username="",
                           password="", timeout=5.0)
-        return Worker(engine=engine, blobs=BlobStore(tmp_path / "b"), desk=make_desk(settings),
-                      limits=Limits(), sender_check=SenderCheck("off"), mail=mail,
-                      from_name="IT Support", max_age=timedelta(days=5), clock=lambda: NOW)
+        blobs, desk, clock = BlobStore(tmp_path / "b"), make_desk(settings), FakeClock(NOW)
+        incoming = IncomingRunner(engine=engine, blobs=blobs, desk=desk,
+                                  limits=make_limits(settings), sender_check=SenderCheck("off"),
+                                  clock=clock)
+        sender = EmailSender(mail, desk, "IT Support", blobs.get)
+        return Worker(incoming, OutgoingRunner(engine, blobs, {Channel.EMAIL: sender}, clock,
+                                               timedelta(days=5), desk.default_agent_address))
 
     return make
 

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import authres
@@ -23,7 +23,7 @@ from sqlmodel import Session
 
 from adapters.email.headers import address_tokens, single_sender
 from adapters.email.ingest import dedupe_key
-from adapters.email.normalize import Limits, UnreadableMessage, parse_email
+from adapters.email.normalize import UnreadableMessage, parse_email
 from adapters.email.sender_auth import (
     DnsTxt,
     DnsUnavailable,
@@ -33,9 +33,8 @@ from adapters.email.sender_auth import (
     passes_authentication_results,
     server_of,
 )
-from adapters.email.smtp_sender import FileSender
+from adapters.runners.incoming import IncomingRunner
 from adapters.runtime import make_desk
-from adapters.worker import Worker
 from config.settings import load_settings
 from gateway.messages import Channel, InboundMessage
 from gateway.people import fold_address
@@ -43,6 +42,8 @@ from store import admin, inbox, outbox
 from store.blobs import BlobStore
 from store.tables import InboxRow
 from store.unit_of_work import SqlMembers
+from tests.support.defaults import default_limits
+from tests.unit.fakes import FakeClock
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
@@ -123,7 +124,7 @@ def test_a_pass_injected_into_an_unquoted_value_meets_the_mtas_own_dmarc_and_fai
                                   "dkim_pass_despite_dmarc_fail.eml"])
 def test_forged_fixtures_are_not_authenticated(name: str) -> None:
     data = (FIXTURES / name).read_bytes()
-    msg = parse_email(data, received_at=NOW)
+    msg = parse_email(data, received_at=NOW, limits=default_limits())
     assert msg.sender == "anna@member.example"
     assert not SenderCheck("authentication-results", OURS).apply(msg, data).authenticated
 
@@ -272,7 +273,8 @@ def dkim_check(keys: dict[str, Key], **extra: list[bytes]) -> SenderCheck:
 
 
 def authenticated(check: SenderCheck, data: bytes) -> bool:
-    return check.apply(parse_email(data, received_at=NOW), data).authenticated
+    msg = parse_email(data, received_at=NOW, limits=default_limits())
+    return check.apply(msg, data).authenticated
 
 
 def test_a_signed_mail_authenticates_and_its_replay_with_a_new_subject_is_refused(
@@ -282,7 +284,7 @@ def test_a_signed_mail_authenticates_and_its_replay_with_a_new_subject_is_refuse
     replay = b"Subject: English - Wire 10,000 EUR to IBAN XX00\r\n" + signed
     assert dkim.verify(replay, dnsfunc=lambda name, timeout=5: keys["member"][1])  # DKIM alone
     with pytest.raises(UnreadableMessage, match="malformed: 2 Subject headers"):
-        parse_email(replay, received_at=NOW)
+        parse_email(replay, received_at=NOW, limits=default_limits())
 
 
 def test_a_header_hidden_behind_a_lone_cr_unauthenticates_the_mail(keys: dict[str, Key]) -> None:
@@ -327,8 +329,9 @@ def test_dkim_mode_retries_later_when_dns_is_down(keys: dict[str, Key]) -> None:
         raise DnsUnavailable("Timeout")
 
     signed = sign(MEMBER_MAIL, keys["member"], "member.example")
+    msg = parse_email(signed, received_at=NOW, limits=default_limits())
     with pytest.raises(DnsUnavailable):
-        SenderCheck("dkim", txt=down).apply(parse_email(signed, received_at=NOW), signed)
+        SenderCheck("dkim", txt=down).apply(msg, signed)
 
 
 @pytest.fixture
@@ -409,19 +412,19 @@ def test_a_kelvin_sign_is_not_a_k_for_the_member_lookup(engine: Engine) -> None:
 
 
 def make_worker(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                check: SenderCheck) -> Worker:
+                check: SenderCheck) -> IncomingRunner:
     monkeypatch.setenv("GATEWAY_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("GATEWAY_SECURITY__SECRET", "worker-secret")
     admin.upsert_member(engine, member_id="7", name="Anna Smith", email="anna@member.example",
                         rank="Silver")
     admin.upsert_member(engine, member_id="8", name="Kate Jones", email="kate@member.example",
                         rank="Silver")
-    return Worker(engine=engine, blobs=BlobStore(tmp_path / "b"), desk=make_desk(load_settings()),
-                  limits=Limits(), sender_check=check, mail=FileSender(tmp_path / "outbox"),
-                  from_name="IT Support", max_age=timedelta(days=5), clock=lambda: NOW)
+    return IncomingRunner(engine=engine, blobs=BlobStore(tmp_path / "b"),
+                          desk=make_desk(load_settings()), limits=default_limits(),
+                          sender_check=check, clock=FakeClock(NOW))
 
 
-def run(engine: Engine, worker: Worker, data: bytes) -> InboxRow:
+def run(engine: Engine, worker: IncomingRunner, data: bytes) -> InboxRow:
     assert inbox.store_raw(engine, channel="email", dedupe_key=dedupe_key(data), raw=data,
                            envelope=json.dumps({"from": "x@y", "to": []}), now=NOW)
     assert worker.process_inbox() == 1

@@ -1,4 +1,5 @@
-"""The inbox worker on a real database: one transaction per item, duplicates once, crashes quarantined."""
+"""The inbox worker (the incoming runner) on a real database: one transaction per item,
+duplicates once, crashes quarantined; and the outgoing runner writing each message once."""
 
 from __future__ import annotations
 
@@ -12,31 +13,46 @@ import pytest
 from sqlalchemy import Engine
 
 from adapters.email.ingest import dedupe_key
-from adapters.email.normalize import Limits
+from adapters.email.sender import EmailSender
 from adapters.email.sender_auth import DnsUnavailable, SenderCheck
 from adapters.email.smtp_sender import FileSender
 from adapters.parse_budget import ParseBudget
-from adapters.runtime import make_desk
-from adapters.worker import Worker
+from adapters.runners.incoming import IncomingRunner
+from adapters.runners.outgoing import OutgoingRunner
+from adapters.runtime import make_desk, make_limits
 from config.settings import load_settings
+from gateway.messages import Channel
 from store import admin, inbox, outbox
 from store.blobs import BlobStore
+from tests.unit.fakes import FakeClock
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def worker(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Worker:
+def clock() -> FakeClock:
+    return FakeClock(NOW)
+
+
+@pytest.fixture
+def worker(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+           clock: FakeClock) -> IncomingRunner:
     monkeypatch.setenv("GATEWAY_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("GATEWAY_SECURITY__SECRET", "worker-secret")
     settings = load_settings()
     admin.upsert_member(engine, member_id="7", name="Anna Smith", email="anna@member.example",
                         rank="Silver")
-    return Worker(engine=engine, blobs=BlobStore(tmp_path / "b"),
-                 desk=make_desk(settings), limits=Limits(), sender_check=SenderCheck("off"),
-                 mail=FileSender(tmp_path / "outbox"), from_name="IT Support",
-                 max_age=timedelta(days=5), clock=lambda: NOW)
+    return IncomingRunner(engine=engine, blobs=BlobStore(tmp_path / "b"), desk=make_desk(settings),
+                          limits=make_limits(settings), sender_check=SenderCheck("off"),
+                          clock=clock)
+
+
+def delivery(worker: IncomingRunner, directory: Path) -> OutgoingRunner:
+    """The outgoing runner writing mail as `.eml` files into `directory`."""
+    sender = EmailSender(FileSender(directory), worker.desk, "IT Support", worker.blobs.get)
+    return OutgoingRunner(worker.engine, worker.blobs, {Channel.EMAIL: sender}, worker.clock,
+                          timedelta(days=5), worker.desk.default_agent_address)
 
 
 def put(engine: Engine, raw: bytes, envelope: dict[str, object] | None = None) -> bool:
@@ -45,7 +61,7 @@ def put(engine: Engine, raw: bytes, envelope: dict[str, object] | None = None) -
 
 
 def test_a_mail_with_a_pdf_becomes_a_ticket_with_its_attachment(engine: Engine,
-                                                                 worker: Worker) -> None:
+                                                                 worker: IncomingRunner) -> None:
     assert put(engine, (FIXTURES / "new_ticket_with_pdf.eml").read_bytes())
     assert worker.process_inbox() == 1
     [row] = inbox.rows(engine)
@@ -58,7 +74,7 @@ def test_a_mail_with_a_pdf_becomes_a_ticket_with_its_attachment(engine: Engine,
 
 
 def test_the_same_mail_twice_is_one_ticket_and_the_copy_is_kept_as_a_duplicate(
-        engine: Engine, worker: Worker) -> None:
+        engine: Engine, worker: IncomingRunner) -> None:
     raw = (FIXTURES / "new_ticket_with_pdf.eml").read_bytes()
     assert put(engine, raw)
     assert not put(engine, raw)  # the same bytes: nothing new
@@ -70,7 +86,7 @@ def test_the_same_mail_twice_is_one_ticket_and_the_copy_is_kept_as_a_duplicate(
     assert len(outbox.rows(engine)) == 2  # the acknowledgement and the agent's notice, once
 
 
-def test_a_null_envelope_sender_is_never_answered(engine: Engine, worker: Worker) -> None:
+def test_a_null_envelope_sender_is_never_answered(engine: Engine, worker: IncomingRunner) -> None:
     put(engine, (FIXTURES / "new_ticket_with_pdf.eml").read_bytes(), {"from": "", "to": []})
     worker.process_inbox()
     [row] = inbox.rows(engine)
@@ -79,15 +95,16 @@ def test_a_null_envelope_sender_is_never_answered(engine: Engine, worker: Worker
 
 
 def test_a_message_that_keeps_crashing_is_quarantined_then_replayed(
-        engine: Engine, worker: Worker, monkeypatch: pytest.MonkeyPatch) -> None:
+        engine: Engine, worker: IncomingRunner, clock: FakeClock,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     put(engine, (FIXTURES / "new_ticket_with_pdf.eml").read_bytes())
 
     def explode(*_: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("adapters.worker.handle_inbound", explode)
+    monkeypatch.setattr("adapters.runners.incoming.handle_inbound", explode)
     for attempt in range(1, 4):
-        worker.clock = lambda attempt=attempt: NOW + timedelta(minutes=10 * attempt)
+        clock.current = NOW + timedelta(minutes=10 * attempt)
         assert worker.process_inbox() == 1
     [row] = inbox.rows(engine)
     assert row.status == "quarantined" and "RuntimeError: boom" in row.error
@@ -99,7 +116,8 @@ def test_a_message_that_keeps_crashing_is_quarantined_then_replayed(
     assert inbox.rows(engine)[0].status == "done"
 
 
-def test_a_dns_outage_leaves_the_mail_waiting_uncounted(engine: Engine, worker: Worker) -> None:
+def test_a_dns_outage_leaves_the_mail_waiting_uncounted(engine: Engine, worker: IncomingRunner,
+                                                        clock: FakeClock) -> None:
     """DKIM cannot be checked while DNS is down: that is nobody's fault, the mail waits."""
     def down(name: str) -> list[bytes]:
         raise DnsUnavailable("Timeout")
@@ -110,7 +128,7 @@ def test_a_dns_outage_leaves_the_mail_waiting_uncounted(engine: Engine, worker: 
               + (FIXTURES / "new_ticket_with_pdf.eml").read_bytes())
     put(engine, signed)
     for attempt in range(1, 6):
-        worker.clock = lambda attempt=attempt: NOW + timedelta(minutes=10 * attempt)
+        clock.current = NOW + timedelta(minutes=10 * attempt)
         assert worker.process_inbox() == 0
     [row] = inbox.rows(engine)
     assert (row.status, row.attempts) == ("received", 0)
@@ -121,7 +139,7 @@ def test_a_dns_outage_leaves_the_mail_waiting_uncounted(engine: Engine, worker: 
 
 
 def test_an_unreadable_message_is_quarantined_without_crashing(engine: Engine,
-                                                               worker: Worker) -> None:
+                                                               worker: IncomingRunner) -> None:
     nested = b"From: anna@member.example\nMessage-ID: <deep@x>\n" + b"".join(
         f"Content-Type: multipart/mixed; boundary=b{i}\n\n--b{i}\n".encode() for i in range(60))
     put(engine, nested)
@@ -130,12 +148,13 @@ def test_an_unreadable_message_is_quarantined_without_crashing(engine: Engine,
     assert row.status == "quarantined" and row.reason.startswith("unreadable")
 
 
-async def test_delivery_writes_each_message_once(engine: Engine, worker: Worker,
+async def test_delivery_writes_each_message_once(engine: Engine, worker: IncomingRunner,
                                                  tmp_path: Path) -> None:
     put(engine, (FIXTURES / "new_ticket_with_pdf.eml").read_bytes())
     worker.process_inbox()
-    assert await worker.deliver_due() == 2
-    assert await worker.deliver_due() == 0
+    outgoing = delivery(worker, tmp_path / "outbox")
+    assert await outgoing.deliver_due(Channel.EMAIL) == 2
+    assert await outgoing.deliver_due(Channel.EMAIL) == 0
     assert {row.status for row in outbox.rows(engine)} == {"sent"}
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 2
 
@@ -153,7 +172,7 @@ def big_mail(parts: int) -> bytes:
 
 
 def test_a_mail_too_slow_to_parse_is_quarantined_and_the_next_is_processed_at_once(
-        engine: Engine, worker: Worker) -> None:
+        engine: Engine, worker: IncomingRunner) -> None:
     worker.parse_budget = ParseBudget(0.05)
     try:
         put(engine, big_mail(400))
@@ -184,7 +203,7 @@ def authenticated_copy(result: str, hop: str = "") -> bytes:
 
 
 def test_a_forged_copy_first_does_not_swallow_the_genuine_mail(engine: Engine,
-                                                               worker: Worker) -> None:
+                                                               worker: IncomingRunner) -> None:
     """F9: dmarc=fail with the genuine Message-ID, From and body came first: no ticket."""
     worker.sender_check = SenderCheck("authentication-results", "mx.example.org")
     assert put(engine, authenticated_copy("fail"))
@@ -206,7 +225,7 @@ def test_a_forged_copy_first_does_not_swallow_the_genuine_mail(engine: Engine,
 
 
 def test_the_genuine_mail_first_makes_a_later_forged_copy_a_duplicate(engine: Engine,
-                                                                      worker: Worker) -> None:
+                                                                      worker: IncomingRunner) -> None:
     worker.sender_check = SenderCheck("authentication-results", "mx.example.org")
     put(engine, authenticated_copy("pass"))
     put(engine, authenticated_copy("fail"))

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from adapters.email.ingest import dedupe_key
 from store import admin, inbox
+from store.inbox import InboxStatus
 from tests.support.gateway_process import gateway_env
 from tests.support.ports import free_port
 from tests.support.waiting import wait_until
@@ -120,7 +121,7 @@ def test_sigterm_while_the_parser_is_busy_exits_at_once_and_takes_the_parser_wit
             process.kill()
             process.wait()
     rows = inbox.rows(engine)
-    waiting = [row for row in rows if row.status == inbox.RECEIVED]
+    waiting = [row for row in rows if row.status == InboxStatus.RECEIVED]
     assert waiting, "the stop came after the whole batch: nothing was interrupted"
     # What was not finished waits for the next start, its interrupted attempt not counted.
     assert all((row.attempts, row.lease_until) == (0, None) for row in waiting)

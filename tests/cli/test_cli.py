@@ -19,6 +19,7 @@ from gateway.people import Author, Entry
 from gateway.tickets import Move
 from store import inbox
 from store.blobs import BlobStore
+from store.inbox import InboxStatus
 from store.tables import InboxRow
 from store.unit_of_work import SqlUnitOfWork
 from tests.conftest import free_port
@@ -305,7 +306,7 @@ def test_inbox_list_show_replay(cli, engine: Engine):
     replayed = cli("inbox", "replay", str(broken))
     assert replayed.exit_code == 0, replayed.output
     assert "1 item(s)" in replayed.stdout
-    assert inbox.get(engine, broken).status == inbox.RECEIVED
+    assert inbox.get(engine, broken).status == InboxStatus.RECEIVED
     # Not quarantined (any more): an error.
     assert "not quarantined" in assert_one_error_line(cli("inbox", "replay", str(broken)))
     assert assert_one_error_line(cli("inbox", "replay"))
@@ -314,7 +315,7 @@ def test_inbox_list_show_replay(cli, engine: Engine):
     everything = cli("inbox", "replay", "--all")
     assert everything.exit_code == 0, everything.output
     assert "1 item(s)" in everything.stdout
-    assert inbox.rows(engine, inbox.QUARANTINED) == []
+    assert inbox.rows(engine, InboxStatus.QUARANTINED) == []
 
 
 def test_outbox_list_json(cli, engine: Engine, tmp_path: Path):

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from adapters.cli import TICKET_STATUSES, app
 from gateway.tickets import Status
-from store import outbox
+from store.outbox import OutboxStatus
 
 
 def _run(database_url: str, tmp_path: Path, *args: str) -> tuple[int, str]:
@@ -21,7 +21,7 @@ def _run(database_url: str, tmp_path: Path, *args: str) -> tuple[int, str]:
 def test_outbox_list_refuses_an_unknown_status_and_names_the_known_ones(
         database_url: str, tmp_path: Path) -> None:
     code, output = _run(database_url, tmp_path, "outbox", "list", "--status", "lost")
-    assert code == 1 and all(status in output for status in outbox.STATUSES)
+    assert code == 1 and all(status in output for status in OutboxStatus)
 
 
 def test_ticket_statuses_are_the_core_ones() -> None:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from adapters.email.normalize import Limits
+from tests.support.defaults import default_limits
 from tests.support.peers import missing
 
 from .expectations import corpus_dir
@@ -27,3 +29,8 @@ def corpus() -> Path:
         missing(f"the email corpus is not at {root}",
                 "set GATEWAY_CORPUS to the folder that holds INDEX.tsv")
     return root
+
+
+@pytest.fixture(scope="session")
+def limits() -> Limits:
+    return default_limits()

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from adapters.email.normalize import UnreadableMessage, parse_email
+from adapters.email.normalize import Limits, UnreadableMessage, parse_email
 from adapters.email.parts import html_to_text
 from adapters.email.quotes import strip_reply
 
@@ -91,12 +91,12 @@ def _squash(text: str) -> str:
     return " ".join(text.replace("*", "").replace("_", "").split())
 
 
-def visible_text(root: Path, case: Case) -> str:
+def visible_text(root: Path, case: Case, limits: Limits) -> str:
     path = root / case.path
     raw = path.read_bytes()
     if path.suffix == ".eml":
         try:
-            return parse_email(raw, received_at=WHEN).text
+            return parse_email(raw, received_at=WHEN, limits=limits).text
         except UnreadableMessage:
             return ""
     text = raw.decode("utf-8", errors="replace")
@@ -128,12 +128,12 @@ def passes(case: Case, got: str) -> bool:
     return any(_matches(squashed, want, case.mode) for want in case.accepted)
 
 
-def score(root: Path) -> tuple[dict[str, tuple[int, int]], list[Case]]:
+def score(root: Path, limits: Limits) -> tuple[dict[str, tuple[int, int]], list[Case]]:
     """Per source (passed, total), and the cases that failed."""
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     failed: list[Case] = []
     for case in cases(root):
-        ok = passes(case, visible_text(root, case))
+        ok = passes(case, visible_text(root, case, limits))
         totals[case.source][0] += int(ok)
         totals[case.source][1] += 1
         if not ok:

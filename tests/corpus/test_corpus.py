@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from adapters.email.normalize import UnreadableMessage, parse_email
+from adapters.email.normalize import Limits, UnreadableMessage, parse_email
 
 from .conftest import REPORT
 from .expectations import WHEN, format_scores, index_rows, score
@@ -25,30 +25,30 @@ KNOWN_MISSES = {
 }
 
 
-def _parse(path: Path) -> tuple[str | None, float]:
+def _parse(path: Path, limits: Limits) -> tuple[str | None, float]:
     start = time.process_time()
     try:
-        automated = parse_email(path.read_bytes(), received_at=WHEN).automated
+        automated = parse_email(path.read_bytes(), received_at=WHEN, limits=limits).automated
     except UnreadableMessage:
         automated = "unreadable"
     return automated, time.process_time() - start
 
 
-def test_every_message_parses_quickly(corpus: Path) -> None:
+def test_every_message_parses_quickly(corpus: Path, limits: Limits) -> None:
     slow = []
     for row in index_rows(corpus):
-        _, seconds = _parse(corpus / row["path"])  # any exception but Unreadable fails
+        _, seconds = _parse(corpus / row["path"], limits)  # any exception but Unreadable fails
         if seconds > MAX_SECONDS:
             slow.append((row["path"], round(seconds, 3)))
     assert not slow, f"messages parsed slower than {MAX_SECONDS} s: {slow}"
 
 
-def test_bounces_and_auto_replies_are_automated(corpus: Path) -> None:
+def test_bounces_and_auto_replies_are_automated(corpus: Path, limits: Limits) -> None:
     rows = [r for r in index_rows(corpus) if r["category"] in ("bounce", "auto-reply")]
     missed = sorted(
         r["path"]
         for r in rows
-        if r["path"] not in KNOWN_MISSES and not _parse(corpus / r["path"])[0]
+        if r["path"] not in KNOWN_MISSES and not _parse(corpus / r["path"], limits)[0]
     )
     hits = len(rows) - len(missed) - len(KNOWN_MISSES)
     line = f"automated: {hits}/{len(rows)} bounce/auto-reply ({len(KNOWN_MISSES)} known misses)"
@@ -57,15 +57,15 @@ def test_bounces_and_auto_replies_are_automated(corpus: Path) -> None:
     assert not missed, f"not recognized as automated: {missed}"
 
 
-def test_sisimai_non_bounces_are_not_dsn(corpus: Path) -> None:
+def test_sisimai_non_bounces_are_not_dsn(corpus: Path, limits: Limits) -> None:
     paths = sorted((corpus / "sisimai" / "maildir" / "not").glob("*.eml"))
     assert len(paths) == 3
-    verdicts = {p.name: _parse(p)[0] for p in paths}
+    verdicts = {p.name: _parse(p, limits)[0] for p in paths}
     assert all(v != "dsn" for v in verdicts.values()), verdicts
 
 
-def test_quote_stripping_score(corpus: Path) -> None:
-    scores, failed = score(corpus)
+def test_quote_stripping_score(corpus: Path, limits: Limits) -> None:
+    scores, failed = score(corpus, limits)
     report = format_scores(scores)
     print(report)
     REPORT.extend(["quote stripping (passed/total):", *report.splitlines()])

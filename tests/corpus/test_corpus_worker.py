@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import timedelta
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,21 +12,18 @@ from sqlalchemy import Engine
 
 from adapters.email.ingest import dedupe_key
 from adapters.email.normalize import Limits, UnreadableMessage, parse_email
-from adapters.email.sender_auth import SenderCheck
-from adapters.email.smtp_sender import FileSender
-from adapters.runtime import make_desk
-from adapters.worker import Worker
+from adapters.runtime import make_desk, make_incoming
 from config.settings import load_settings
 from store import admin, inbox, outbox
-from store.blobs import BlobStore
+from tests.unit.fakes import FakeClock
 
 from .expectations import WHEN, index_rows
 from .test_corpus import KNOWN_MISSES
 
 
-def sender_of(raw: bytes) -> str:
+def sender_of(raw: bytes, limits: Limits) -> str:
     try:
-        return parse_email(raw, received_at=WHEN).sender
+        return parse_email(raw, received_at=WHEN, limits=limits).sender
     except UnreadableMessage:
         return ""
 
@@ -42,7 +39,8 @@ def feed(engine: Engine, corpus: Path, paths: list[str]) -> None:
 
 
 def test_every_corpus_mail_ends_in_one_outcome_and_machines_get_no_reply(
-        corpus: Path, engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        corpus: Path, limits: Limits, engine: Engine, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GATEWAY_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("GATEWAY_SECURITY__SECRET", "corpus")
     rows = index_rows(corpus)
@@ -50,24 +48,25 @@ def test_every_corpus_mail_ends_in_one_outcome_and_machines_get_no_reply(
                       and row["path"] not in KNOWN_MISSES)
     people = sorted(row["path"] for row in rows if row["path"] not in machines)
     # Every sender is a member of high rank: only the loop rules may keep a reply back.
-    senders = {sender_of((corpus / path).read_bytes()) for path in machines + people} - {""}
+    senders = {sender_of((corpus / path).read_bytes(), limits)
+               for path in machines + people} - {""}
     for number, sender in enumerate(sorted(senders)):
         admin.upsert_member(engine, member_id=f"c{number}", name="Corpus", email=sender,
                             rank="Gold")
-    worker = Worker(engine=engine, blobs=BlobStore(tmp_path / "blobs"),
-                    desk=make_desk(load_settings()), limits=Limits(),
-                    sender_check=SenderCheck("off"), mail=FileSender(tmp_path / "outbox"),
-                    from_name="IT Support", max_age=timedelta(days=5), clock=lambda: WHEN)
+    # The incoming runner `gateway run` builds, parsing in this process.
+    settings = load_settings()
+    incoming = replace(make_incoming(settings, engine, make_desk(settings), FakeClock(WHEN)),
+                       parse_budget=None)
 
     feed(engine, corpus, machines)
-    while worker.process_inbox():
+    while incoming.process_inbox():
         pass
     reasons = {row.reason for row in inbox.rows(engine, limit=10_000)}
     assert all(r.startswith(("loop-guard", "unreadable")) for r in reasons), reasons
     assert outbox.rows(engine) == []  # not one bounce or auto-reply answered
 
     feed(engine, corpus, people)
-    while worker.process_inbox():
+    while incoming.process_inbox():
         pass
     stored = inbox.rows(engine, limit=10_000)
     assert len(stored) == len(machines) + len(people)

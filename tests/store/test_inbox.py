@@ -9,6 +9,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from store import inbox
+from store.inbox import InboxStatus
 from store.tables import InboxRow
 from store.unit_of_work import aware
 
@@ -32,7 +33,7 @@ def test_store_raw_dedupes_on_key(engine: Engine):
     assert count(engine) == 1
     [row] = inbox.rows(engine)
     assert row.raw == b"first"
-    assert row.status == inbox.RECEIVED
+    assert row.status == InboxStatus.RECEIVED
     assert row.channel == "email"
     assert row.envelope == '{"from": "a@example.org"}'
     assert aware(row.received_at) == T0
@@ -77,7 +78,7 @@ def test_take_returns_none_once_done(engine: Engine):
     with Session(engine) as session:
         row = inbox.take(session, row_id)
         assert row is not None
-        inbox.finish(session, row, status=inbox.DONE, reason="ticket opened", ticket_ref="TI-1",
+        inbox.finish(session, row, status=InboxStatus.DONE, reason="ticket opened", ticket_ref="TI-1",
                      now=T0)
         session.commit()
     with Session(engine) as session:
@@ -85,7 +86,7 @@ def test_take_returns_none_once_done(engine: Engine):
         assert inbox.take(session, row_id + 999) is None
     row = inbox.get(engine, row_id)
     assert (row.status, row.reason, row.ticket_ref, row.lease_until) == (
-        inbox.DONE, "ticket opened", "TI-1", None)
+        InboxStatus.DONE, "ticket opened", "TI-1", None)
     assert aware(row.processed_at) == T0
     # Done rows are not claimed again.
     assert inbox.claim(engine, limit=5, lease=LEASE, now=T0 + timedelta(days=1)) == []
@@ -94,27 +95,27 @@ def test_take_returns_none_once_done(engine: Engine):
 def test_record_failure_quarantines_after_three_and_replay(engine: Engine):
     put(engine, "k")
     [row_id] = inbox.claim(engine, limit=1, lease=LEASE, now=T0)
-    assert inbox.record_failure(engine, row_id, "Traceback: first", T0) == inbox.RECEIVED
+    assert inbox.record_failure(engine, row_id, "Traceback: first", T0) == InboxStatus.RECEIVED
     row = inbox.get(engine, row_id)
     assert (row.attempts, row.lease_until) == (1, None)
     # Its lease was released: claimable at once.
     assert inbox.claim(engine, limit=1, lease=LEASE, now=T0) == [row_id]
-    assert inbox.record_failure(engine, row_id, "Traceback: second", T0) == inbox.RECEIVED
-    assert inbox.record_failure(engine, row_id, "Traceback: KeyError 'x'", T0) == inbox.QUARANTINED
+    assert inbox.record_failure(engine, row_id, "Traceback: second", T0) == InboxStatus.RECEIVED
+    assert inbox.record_failure(engine, row_id, "Traceback: KeyError 'x'", T0) == InboxStatus.QUARANTINED
     row = inbox.get(engine, row_id)
-    assert row.status == inbox.QUARANTINED
+    assert row.status == InboxStatus.QUARANTINED
     assert row.attempts == 3
     assert row.error == "Traceback: KeyError 'x'"
     assert row.reason == "crashed"
-    assert [r.id for r in inbox.rows(engine, inbox.QUARANTINED)] == [row_id]
+    assert [r.id for r in inbox.rows(engine, InboxStatus.QUARANTINED)] == [row_id]
     assert inbox.claim(engine, limit=5, lease=LEASE, now=T0 + timedelta(days=1)) == []
     # A further failure report does not change a quarantined row.
-    assert inbox.record_failure(engine, row_id, "late", T0) == inbox.QUARANTINED
+    assert inbox.record_failure(engine, row_id, "late", T0) == InboxStatus.QUARANTINED
     assert inbox.record_failure(engine, 999_999, "gone", T0) == ""
 
     assert inbox.replay(engine, row_id) == 1
     row = inbox.get(engine, row_id)
-    assert (row.status, row.attempts, row.lease_until) == (inbox.RECEIVED, 0, None)
+    assert (row.status, row.attempts, row.lease_until) == (InboxStatus.RECEIVED, 0, None)
     assert inbox.claim(engine, limit=5, lease=LEASE, now=T0) == [row_id]
     assert inbox.replay(engine, row_id) == 0  # not quarantined any more
 
@@ -128,9 +129,9 @@ def test_replay_all(engine: Engine):
     for row_id in ids[:2]:
         for attempt in range(inbox.MAX_ATTEMPTS):
             inbox.record_failure(engine, row_id, f"boom {attempt}", T0)
-    assert len(inbox.rows(engine, inbox.QUARANTINED)) == 2
+    assert len(inbox.rows(engine, InboxStatus.QUARANTINED)) == 2
     assert inbox.replay(engine, None) == 2
-    assert inbox.rows(engine, inbox.QUARANTINED) == []
+    assert inbox.rows(engine, InboxStatus.QUARANTINED) == []
     assert inbox.replay(engine, None) == 0
 
 
@@ -149,7 +150,7 @@ def test_rows_newest_first_and_filtered(engine: Engine):
         put(engine, key)
     ids = [row.id for row in inbox.rows(engine)]
     assert ids == sorted(ids, reverse=True)
-    assert inbox.rows(engine, inbox.DONE) == []
+    assert inbox.rows(engine, InboxStatus.DONE) == []
     assert len(inbox.rows(engine, limit=2)) == 2
 
 
@@ -221,7 +222,7 @@ def test_claim_batch_counts_only_the_first_attempt_and_quarantines_what_crashed_
     # Killed again on "b" (now the first); then "c" and "b" are finished by another worker.
     with Session(engine) as session:
         for row in session.exec(select(InboxRow).where(col(InboxRow.dedupe_key).in_(["b", "c"]))):
-            inbox.finish(session, row, status=inbox.DONE, reason="ok", ticket_ref="", now=T0)
+            inbox.finish(session, row, status=InboxStatus.DONE, reason="ok", ticket_ref="", now=T0)
         session.commit()
     for attempt in (2, 3):  # "a" alone kills the worker twice more
         inbox.release_leases(engine)
@@ -231,7 +232,7 @@ def test_claim_batch_counts_only_the_first_attempt_and_quarantines_what_crashed_
     inbox.release_leases(engine)
     put(engine, "d")
     batch = inbox.claim_batch(engine, limit=5, lease=LEASE, now=T0, max_attempts=3)
-    [a] = inbox.rows(engine, inbox.QUARANTINED)
+    [a] = inbox.rows(engine, InboxStatus.QUARANTINED)
     assert batch.quarantined == [a.id]
     assert (a.dedupe_key, a.reason) == ("a", inbox.CRASHED_THE_WORKER)
     assert "never finished" in a.error
@@ -249,11 +250,11 @@ def test_a_counted_failure_keeps_the_count_marks_the_next_started_and_keeps_the_
     a_id, b_id = (item.id for item in inbox.claim_batch(engine, limit=5, lease=LEASE, now=T0,
                                                         max_attempts=2).items)
     assert inbox.record_failure(engine, a_id, "Traceback: one", T0, max_attempts=2,
-                                counted=True, start_next=b_id) == inbox.RECEIVED
+                                counted=True, start_next=b_id) == InboxStatus.RECEIVED
     assert (inbox.get(engine, a_id).attempts, inbox.get(engine, b_id).attempts) == (1, 1)
     inbox.start(engine, a_id)
     assert inbox.record_failure(engine, a_id, "Traceback: two", T0, max_attempts=2,
-                                counted=True) == inbox.QUARANTINED
+                                counted=True) == InboxStatus.QUARANTINED
     row = inbox.get(engine, a_id)
     assert (row.attempts, row.reason, row.error) == (2, "crashed", "Traceback: two")
 
@@ -273,12 +274,12 @@ def test_is_duplicate_unless_every_processed_copy_was_refused_unauthenticated(en
         return InboxRow(id=row_id, channel="email", dedupe_key=f"k#{row_id}", raw=b"",
                         received_at=T0, status=status, authenticated=authenticated)
 
-    forged = copy(1, inbox.REFUSED, False)
-    assert not inbox.is_duplicate([copy(2, inbox.RECEIVED, None)], 2, False)  # the only one
-    assert not inbox.is_duplicate([forged, copy(2, inbox.RECEIVED, None)], 2, True)
+    forged = copy(1, InboxStatus.REFUSED, False)
+    assert not inbox.is_duplicate([copy(2, InboxStatus.RECEIVED, None)], 2, False)  # the only one
+    assert not inbox.is_duplicate([forged, copy(2, InboxStatus.RECEIVED, None)], 2, True)
     assert inbox.is_duplicate([forged], 2, False)  # no better than the refused one
-    assert inbox.is_duplicate([copy(1, inbox.DONE, True)], 2, True)  # genuine twice
-    assert inbox.is_duplicate([copy(1, inbox.DONE, False)], 2, True)  # accepted already
-    assert inbox.is_duplicate([forged, copy(2, inbox.REFUSED, True)], 3, True)
-    assert not inbox.is_duplicate([forged, copy(2, inbox.QUARANTINED, None),
-                                   copy(3, inbox.REFUSED, None)], 4, True)  # never processed
+    assert inbox.is_duplicate([copy(1, InboxStatus.DONE, True)], 2, True)  # genuine twice
+    assert inbox.is_duplicate([copy(1, InboxStatus.DONE, False)], 2, True)  # accepted already
+    assert inbox.is_duplicate([forged, copy(2, InboxStatus.REFUSED, True)], 3, True)
+    assert not inbox.is_duplicate([forged, copy(2, InboxStatus.QUARANTINED, None),
+                                   copy(3, InboxStatus.REFUSED, None)], 4, True)  # never processed

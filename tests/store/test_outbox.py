@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from gateway.messages import AttachmentRef, Channel, OutboundMessage
 from store import outbox
 from store.blobs import BlobStore
+from store.outbox import OutboxStatus
 from store.unit_of_work import SqlUnitOfWork, aware, encode
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -60,23 +61,23 @@ def test_mark_sent_pending_failed(engine: Engine, tmp_path: Path):
     rows = {row.message_id: row for row in outbox.claim_due(engine, limit=10, lease=LEASE, now=T0)}
     sent, retry, dead = (rows[f"<out-{n}@gateway.example>"].id for n in (1, 2, 3))
 
-    outbox.mark(engine, sent, status=outbox.SENT, now=T0 + timedelta(seconds=5))
-    outbox.mark(engine, retry, status=outbox.PENDING, now=T0, error="451 try later",
+    outbox.mark(engine, sent, status=OutboxStatus.SENT, now=T0 + timedelta(seconds=5))
+    outbox.mark(engine, retry, status=OutboxStatus.PENDING, now=T0, error="451 try later",
                 next_attempt_at=T0 + timedelta(minutes=10))
-    outbox.mark(engine, dead, status=outbox.FAILED, now=T0, error="550 no such user")
-    outbox.mark(engine, 999_999, status=outbox.SENT, now=T0)  # a vanished row is ignored
+    outbox.mark(engine, dead, status=OutboxStatus.FAILED, now=T0, error="550 no such user")
+    outbox.mark(engine, 999_999, status=OutboxStatus.SENT, now=T0)  # a vanished row is ignored
 
     by_id = {row.id: row for row in outbox.rows(engine)}
-    assert by_id[sent].status == outbox.SENT
+    assert by_id[sent].status == OutboxStatus.SENT
     assert aware(by_id[sent].sent_at) == T0 + timedelta(seconds=5)
     assert (by_id[sent].attempts, by_id[sent].lease_until) == (1, None)
-    assert by_id[retry].status == outbox.PENDING
+    assert by_id[retry].status == OutboxStatus.PENDING
     assert by_id[retry].last_error == "451 try later"
     assert aware(by_id[retry].next_attempt_at) == T0 + timedelta(minutes=10)
     assert by_id[retry].sent_at is None
-    assert by_id[dead].status == outbox.FAILED
+    assert by_id[dead].status == OutboxStatus.FAILED
     assert by_id[dead].last_error == "550 no such user"
-    assert [row.id for row in outbox.rows(engine, outbox.FAILED)] == [dead]
+    assert [row.id for row in outbox.rows(engine, OutboxStatus.FAILED)] == [dead]
 
     # Only the retried row comes back, and only when it is due.
     assert outbox.claim_due(engine, limit=10, lease=LEASE, now=T0 + timedelta(minutes=9)) == []

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 
 from store import inbox, outbox
+from store.inbox import InboxStatus
+from store.outbox import OutboxStatus
 from tests.support.waiting import wait_until
 
 
@@ -16,7 +18,7 @@ def wait_for_outcomes(engine: Engine, *, count: int = 0, channel: str | None = N
     """Until at least `count` items (of `channel`) are stored and none is still `received`."""
     def decided() -> bool:
         rows = [r for r in inbox.rows(engine) if channel is None or r.channel == channel]
-        return len(rows) >= count and all(r.status != inbox.RECEIVED for r in rows)
+        return len(rows) >= count and all(r.status != InboxStatus.RECEIVED for r in rows)
 
     def state() -> str:
         return f"inbox: {[(r.id, r.status) for r in inbox.rows(engine)]}\n{log()}"
@@ -28,7 +30,7 @@ def wait_for_delivery(engine: Engine, *, timeout: float = 15,
     """Until no outbox row is pending: each was sent, or failed for good."""
     def state() -> str:
         return f"outbox: {[(r.id, r.kind, r.status) for r in outbox.rows(engine)]}\n{log()}"
-    wait_until(lambda: not outbox.rows(engine, outbox.PENDING), timeout, "the outbox delivered",
+    wait_until(lambda: not outbox.rows(engine, OutboxStatus.PENDING), timeout, "the outbox delivered",
                state, interval=0.05)
 
 

@@ -6,13 +6,18 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
-from adapters.telegram.turn import CALLBACK_ANSWER
+from gateway.linking import new_token
+from gateway.replies import Kind
+from gateway.tokens import Signer
+from store.blobs import BlobStore
+from store.unit_of_work import SqlUnitOfWork
 from tests.support.gateway_process import Gateway, gateway_env
 from tests.support.outcomes import assert_no_outbox_rows_to, wait_for_delivery, wait_for_outcomes
 from tests.support.ports import free_port
@@ -60,13 +65,23 @@ class TelegramDesk(Gateway):
     def no_message_to(self, chat_id: int) -> None:
         """Once settled, nothing but callback answers was queued for `chat_id`."""
         self.settle()
-        assert_no_outbox_rows_to(self.engine, str(chat_id), besides=frozenset({CALLBACK_ANSWER}))
+        assert_no_outbox_rows_to(self.engine, str(chat_id),
+                                 besides=frozenset({Kind.TG_CALLBACK_ANSWER}))
 
 
 def code_in(mail: Any) -> str:
     match = re.search(r"^\s+(\d{6})\s*$", mail.get_content(), re.M)
     assert match, mail.get_content()
     return match.group(1)
+
+
+def issue_token(engine: Engine, secret: str, member_id: str, now: datetime, hours: float) -> str:
+    """A deep-link token as `gateway members invite` makes it, stored, signed with `secret`."""
+    token, text = new_token(Signer(secret), member_id, now, hours)
+    with SqlUnitOfWork(engine, BlobStore(Path("unused-blobs"))) as uow:
+        uow.links.add_token(token)
+        uow.commit()
+    return text
 
 
 def desk_env(tmp_path: Path, database_url: str, base_url: str, **extra: str) -> dict[str, str]:
@@ -97,9 +112,11 @@ def launch(tmp_path: Path, database_url: str, engine: Engine, bot_api: tuple[Bot
 
 @pytest.fixture
 def desk(tmp_path: Path, database_url: str, engine: Engine,
-         bot_api: tuple[BotApiState, str]) -> Iterator[TelegramDesk]:
+         bot_api: tuple[BotApiState, str], request: pytest.FixtureRequest) -> Iterator[TelegramDesk]:
+    """A running desk; `@pytest.mark.settings(KEY=value)` adds environment settings."""
     seed(engine)
-    gw = launch(tmp_path, database_url, engine, bot_api)
+    marker = request.node.get_closest_marker("settings")
+    gw = launch(tmp_path, database_url, engine, bot_api, **(marker.kwargs if marker else {}))
     gw.start()
     yield gw
     gw.close()

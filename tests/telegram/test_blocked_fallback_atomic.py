@@ -18,16 +18,19 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 from telegram import Bot
 
-from adapters.telegram.sender import LEASE, TelegramSender
+from adapters.runners import LEASE
+from adapters.runners.outgoing import OutgoingRunner
+from adapters.telegram.sender import TelegramSender
 from gateway.messages import Channel, OutboundMessage
 from gateway.outgoing import Outgoing
 from store import outbox
 from store.blobs import BlobStore
+from store.outbox import OutboxStatus
 from store.tables import CounterRow, OutboxRow
 from store.unit_of_work import SqlUnitOfWork
 from tests.support.seeding import ANNA, PIET, seed
 from tests.telegram.fake_bot_api import BotApiState, running
-from tests.unit.fakes import make_desk
+from tests.unit.fakes import FakeClock, make_desk
 
 USER = 501
 T0 = datetime(2030, 5, 6, 9, 0, tzinfo=UTC)
@@ -35,19 +38,14 @@ TEXT = "Probeer het nu opnieuw."
 
 
 @dataclass
-class Clock:
-    now: datetime = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@dataclass
 class Blocked:
-    sender: TelegramSender
-    clock: Clock
+    delivery: OutgoingRunner
+    clock: FakeClock
     api: BotApiState
     ref: str
+
+    async def deliver_due(self) -> int:
+        return await self.delivery.deliver_due(Channel.TELEGRAM)
 
 
 @pytest.fixture
@@ -70,10 +68,12 @@ async def blocked(engine: Engine, tmp_path: Path,
                                        auto=False, kind="agent_answer"), T0)
         uow.commit()
     state, base_url = api
-    clock = Clock()
+    clock, desk = FakeClock(T0), make_desk()
     async with Bot(state.token, base_url=base_url) as bot:
-        sender = TelegramSender(bot, engine, blobs, make_desk(), timedelta(days=5), clock)
-        yield Blocked(sender, clock, state, ticket.ref)
+        sender = TelegramSender(bot, engine, desk, clock)
+        delivery = OutgoingRunner(engine, blobs, {Channel.TELEGRAM: sender}, clock,
+                                  timedelta(days=5), desk.default_agent_address)
+        yield Blocked(delivery, clock, state, ticket.ref)
 
 
 def telegram_row(engine: Engine) -> OutboxRow:
@@ -102,7 +102,7 @@ def break_agent_notice(monkeypatch: pytest.MonkeyPatch, error: Exception) -> Non
 
 def assert_failed_with_its_copy(engine: Engine, ref: str) -> None:
     row = telegram_row(engine)
-    assert row.status == outbox.FAILED and row.last_error.startswith("403")
+    assert row.status == OutboxStatus.FAILED and row.last_error.startswith("403")
     copies = [r for r in email_rows(engine) if r.recipient == ANNA.email]
     notices = [r for r in email_rows(engine) if r.recipient == PIET.email]
     assert len(copies) == 1 and copies[0].ticket_ref == ref
@@ -113,15 +113,15 @@ def assert_failed_with_its_copy(engine: Engine, ref: str) -> None:
 async def test_a_database_error_in_the_fallback_leaves_the_row_pending_and_nothing_written(
         engine: Engine, blocked: Blocked, monkeypatch: pytest.MonkeyPatch) -> None:
     break_agent_notice(monkeypatch, OperationalError("INSERT", {}, Exception("database is locked")))
-    assert await blocked.sender.deliver_due() == 1
+    assert await blocked.deliver_due() == 1
     row = telegram_row(engine)
-    assert row.status == outbox.PENDING and row.lease_until is None
+    assert row.status == OutboxStatus.PENDING and row.lease_until is None
     assert "database is locked" in row.last_error
     assert email_rows(engine) == [] and blocked_counters(engine) == []
     monkeypatch.undo()
-    assert await blocked.sender.deliver_due() == 0  # not before its next attempt is due
-    blocked.clock.now = T0 + timedelta(hours=1)
-    assert await blocked.sender.deliver_due() == 1  # a second 403: the fallback, whole this time
+    assert await blocked.deliver_due() == 0  # not before its next attempt is due
+    blocked.clock.current = T0 + timedelta(hours=1)
+    assert await blocked.deliver_due() == 1  # a second 403: the fallback, whole this time
     assert_failed_with_its_copy(engine, blocked.ref)
     assert len(blocked.api.sent(chat_id=USER)) == 2
 
@@ -130,14 +130,14 @@ async def test_a_crash_before_the_commit_leaves_the_row_leased_and_retried_once_
         engine: Engine, blocked: Blocked, monkeypatch: pytest.MonkeyPatch) -> None:
     break_agent_notice(monkeypatch, RuntimeError("killed"))
     with pytest.raises(RuntimeError, match="killed"):
-        await blocked.sender.deliver_due()
+        await blocked.deliver_due()
     row = telegram_row(engine)
-    assert row.status == outbox.PENDING and row.attempts == 0 and row.lease_until is not None
+    assert row.status == OutboxStatus.PENDING and row.attempts == 0 and row.lease_until is not None
     assert email_rows(engine) == [] and blocked_counters(engine) == []
     monkeypatch.undo()
-    blocked.clock.now = T0 + LEASE - timedelta(seconds=1)
-    assert await blocked.sender.deliver_due() == 0  # still leased to the process that died
-    blocked.clock.now = T0 + LEASE + timedelta(seconds=1)
-    assert await blocked.sender.deliver_due() == 1
+    blocked.clock.current = T0 + LEASE - timedelta(seconds=1)
+    assert await blocked.deliver_due() == 0  # still leased to the process that died
+    blocked.clock.current = T0 + LEASE + timedelta(seconds=1)
+    assert await blocked.deliver_due() == 1
     assert_failed_with_its_copy(engine, blocked.ref)
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from adapters.telegram.link import issue_token
 from store import admin, inbox, outbox
 from tests.telegram import updates as u
-from tests.telegram.conftest import ANNA, STRANGER, TelegramDesk, code_in
+from tests.telegram.conftest import ANNA, STRANGER, TelegramDesk, code_in, issue_token
 
 
 def open_ticket(desk: TelegramDesk, user: int = ANNA) -> str:

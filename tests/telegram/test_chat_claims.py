@@ -10,9 +10,9 @@ from email.message import EmailMessage
 import pytest
 from sqlmodel import Session, select
 
+from adapters.clock import UtcClock
 from adapters.runtime import make_desk
 from adapters.telegram.chat import flush_overdue_chats
-from adapters.worker import utc_now
 from config.settings import load_settings
 from store import outbox
 from store.blobs import BlobStore
@@ -88,6 +88,8 @@ def test_a_blocked_linked_member_gets_the_chat_answer_at_the_registered_address(
     desk.no_reply_to("other@example.net")
 
 
+# Every update counts toward the sender's hourly message cap: 31 here, over the default 20.
+@pytest.mark.settings(GATEWAY_POLICY__MAX_MESSAGES_PER_HOUR="100")
 def test_25_quick_lines_make_at_most_3_agent_mails_with_every_line_in_order(
         desk: TelegramDesk) -> None:
     open_chat(desk, STRANGER, "Bo", "/skip", "bo@example.net")
@@ -109,7 +111,7 @@ def window_passes(desk: TelegramDesk) -> None:
     """As if BATCH_WINDOW went by since the chat's last agent mail, with nobody writing."""
     with Session(desk.engine) as session:
         for chat in session.exec(select(TelegramChatRow)):
-            chat.mailed_at = utc_now() - timedelta(seconds=61)
+            chat.mailed_at = UtcClock().now() - timedelta(seconds=61)
             session.add(chat)
         session.commit()
 
@@ -126,9 +128,9 @@ def test_a_scheduler_pass_mails_lines_left_waiting(
             monkeypatch.setenv(key, value)
     settings = load_settings()
     blobs = BlobStore(settings.data_dir / "blobs")
-    assert flush_overdue_chats(desk.engine, blobs, make_desk(settings), utc_now()) == 0
+    assert flush_overdue_chats(desk.engine, blobs, make_desk(settings), UtcClock().now()) == 0
     window_passes(desk)
-    assert flush_overdue_chats(desk.engine, blobs, make_desk(settings), utc_now()) == 1
+    assert flush_overdue_chats(desk.engine, blobs, make_desk(settings), UtcClock().now()) == 1
     batch = desk.mail_to(AGENT)
     assert chat_lines(batch) == ["first", "second", "third"]
     desk.send(u.message(STRANGER, "fourth"))

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from adapters.telegram.state import load_offset
 from store import inbox
+from store.telegram_state import load_offset
 from tests.support.outcomes import wait_for_delivery
 from tests.support.ports import free_port
 from tests.support.waiting import wait_until
@@ -74,7 +74,8 @@ def test_webhook_mode_refuses_to_start_without_a_secret(
 def test_kill_9_after_getupdates_before_processing_loses_and_repeats_nothing(
         tmp_path: Path, database_url: str, engine: Engine, bot_api: tuple[BotApiState, str]) -> None:
     seed(engine)
-    desk = launch(tmp_path, database_url, engine, bot_api)
+    # 25 updates from one member: over the default hourly message cap of 20.
+    desk = launch(tmp_path, database_url, engine, bot_api, GATEWAY_POLICY__MAX_MESSAGES_PER_HOUR="100")
     desk.start("telegram")  # the poller alone: updates are fetched and stored, not processed
     ids = [desk.send(u.message(ANNA, "/help")) for _ in range(20)]
     wait_until(lambda: len(inbox.rows(engine)) >= 20, 15, "20 updates stored", desk.log, 0.05)

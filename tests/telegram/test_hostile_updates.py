@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import Engine
 
 from adapters.telegram.normalize import MalformedUpdate, check_update, parse_update
-from adapters.telegram.state import load_offset
 from store import inbox
+from store.telegram_state import load_offset
 from tests.support.ports import free_port
 from tests.support.waiting import wait_until
 from tests.telegram import updates as u

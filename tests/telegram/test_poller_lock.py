@@ -1,5 +1,6 @@
 """On PostgreSQL one poller polls: it re-checks its advisory lock before every getUpdates round,
-stands by when the lock is gone, and polls again once it is free."""
+stands by when the lock is gone, and polls again once it is free (run as `gateway run` runs it,
+by the ingest runner)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, text
 from telegram import Bot
 
+from adapters.runners.ingest import IngestRunner
 from adapters.telegram.bot_api import LOCK_KEY, Poller
 from store.locks import AdvisoryLock
 from tests.telegram.fake_bot_api import BotApiState, running
@@ -44,7 +46,8 @@ async def test_a_poller_that_lost_its_lock_stands_by_until_it_is_free(engine: En
     stopping = asyncio.Event()
     with running() as (state, base_url):
         async with Bot(state.token, base_url=base_url) as bot:
-            task = asyncio.create_task(Poller(bot, engine, 1, lambda: None).run(stopping))
+            ingest = IngestRunner(poller=Poller(bot, engine, 1, lambda: None))
+            await ingest.start(stopping)
             try:
                 assert await _rounds_within(state, 2.5) >= 2  # polling while it holds the lock
                 _kill_lock_holder(engine)
@@ -56,4 +59,4 @@ async def test_a_poller_that_lost_its_lock_stands_by_until_it_is_free(engine: En
                 assert await _rounds_within(state, 8) >= 1  # free again: it takes over
             finally:
                 stopping.set()
-                await asyncio.wait_for(task, 10)
+                await asyncio.wait_for(ingest.stop(), 10)

@@ -4,37 +4,38 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from adapters.telegram.chat import CHAT_KEY_DAYS, chat_key, chat_of_key
-from adapters.telegram.link import issue_token
-from gateway.tokens import Signer, key_id
+from gateway.replykeys import CHAT_KEY_DAYS, ReplyKeys
+from gateway.tokens import key_id
 from tests.telegram import updates as u
-from tests.telegram.conftest import TelegramDesk
+from tests.telegram.conftest import TelegramDesk, issue_token
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
 AGENT = "emma@example.org"
 
 
 def test_a_chat_key_signed_with_an_old_secret_still_verifies_after_rotation() -> None:
-    key = chat_key(Signer("old-secret"), 12, AGENT, NOW)
+    key = ReplyKeys("old-secret").chat_key(12, AGENT, NOW)
     assert key_id("old-secret") in key
-    assert chat_of_key(Signer("new-secret", ("old-secret",)), key, AGENT, NOW) == 12
-    assert chat_of_key(Signer("new-secret"), key, AGENT, NOW) is None  # the old secret dropped
+    assert ReplyKeys("new-secret", ("old-secret",)).verify_chat(key, AGENT, NOW) == 12
+    assert ReplyKeys("new-secret").verify_chat(key, AGENT, NOW) is None  # the old secret dropped
 
 
 def test_a_chat_key_expires() -> None:
-    signer = Signer("secret")
-    key = chat_key(signer, 12, AGENT, NOW)
+    keys = ReplyKeys("secret")
+    key = keys.chat_key(12, AGENT, NOW)
     last_day = NOW + timedelta(days=CHAT_KEY_DAYS)
-    assert chat_of_key(signer, key, AGENT, last_day) == 12
-    assert chat_of_key(signer, key, AGENT, last_day + timedelta(days=1)) is None
+    assert keys.verify_chat(key, AGENT, last_day) == 12
+    assert keys.verify_chat(key, AGENT, last_day + timedelta(days=1)) is None
 
 
-def test_a_chat_key_is_refused_for_another_agent_or_when_tampered() -> None:
-    signer = Signer("secret")
-    key = chat_key(signer, 12, AGENT, NOW)
-    assert chat_of_key(signer, key, "other@example.org", NOW) is None
-    assert chat_of_key(signer, key.replace("c12.", "c13.", 1), AGENT, NOW) is None
-    assert chat_of_key(signer, "c12." + "a" * 26, AGENT, NOW) is None  # the form without key id
+def test_a_chat_key_is_bound_to_the_agent_and_refused_when_tampered() -> None:
+    keys = ReplyKeys("secret")
+    key = keys.chat_key(12, AGENT, NOW)
+    assert key.startswith("c12.") and key == keys.chat_key(12, AGENT.upper(), NOW)
+    assert keys.verify_chat(key, "other@example.org", NOW) is None
+    assert keys.verify_chat(key.replace("c12.", "c13.", 1), AGENT, NOW) is None
+    assert keys.verify_chat("c12." + "a" * 26, AGENT, NOW) is None  # the form without key id
+    assert ReplyKeys("other-secret").verify_chat(key, AGENT, NOW) is None
 
 
 def test_a_deep_link_token_carries_the_key_id_and_a_forged_seal_is_refused(desk: TelegramDesk) -> None:

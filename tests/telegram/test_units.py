@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from adapters.telegram.bot_api import file_url
-from adapters.telegram.chat import chat_key
 from adapters.telegram.normalize import parse_update
 from adapters.telegram.sender import split_text, telegram_text
-from adapters.telegram.turn import pick_language
 from gateway.messages import Channel, OutboundMessage
-from gateway.people import Member
-from gateway.tokens import Signer
 from tests.telegram import updates as u
 
 
@@ -56,22 +50,6 @@ def test_mail_shaped_texts_lose_the_marker_and_keep_the_subject() -> None:
     message = OutboundMessage(Channel.TELEGRAM, "7", "[TI-1] Title",
                               "##- Please type your reply above this line -##\n\nHello <b>", "m@x")
     assert telegram_text(message) == "[TI-1] Title\n\nHello <b>"
-
-
-def test_chat_keys_are_bound_to_the_agent() -> None:
-    now = datetime(2026, 5, 1, tzinfo=UTC)
-    key = chat_key(Signer("secret"), 12, "Emma@example.org", now)
-    assert key.startswith("c12.") and key == chat_key(Signer("secret"), 12, "emma@example.org", now)
-    assert key != chat_key(Signer("secret"), 12, "other@example.org", now)
-    assert key != chat_key(Signer("other-secret"), 12, "emma@example.org", now)
-
-
-def test_the_language_is_the_members_then_telegrams_then_english() -> None:
-    known = frozenset({"en", "nl", "fr"})
-    member = Member("1", "A", "a@x", "Gold", "nl")
-    assert pick_language(member, "fr", known) == "nl"
-    assert pick_language(None, "fr-CA", known) == "fr"
-    assert pick_language(None, "ja", known) == "en"
 
 
 def test_the_file_url_follows_the_bot_url() -> None:

@@ -22,6 +22,7 @@ from gateway.replies import Rendered, Reply
 from gateway.replykeys import ReplyKeys
 from gateway.service import Outcome, handle_inbound
 from gateway.tickets import Status, Ticket
+from tests.unit.fakes_conversations import FakeBlobs, FakeChats, FakeForms, FakeLinks
 
 # Monday 7 December 2026, 10:00 UTC: inside the English window, before the "*" one.
 NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
@@ -113,6 +114,18 @@ class FakeMembers:
     def get(self, member_id: str) -> Member | None:
         return self._by_id.get(member_id)
 
+    def find(self, identity: str) -> Member | None:
+        value = identity.strip()
+        return self.by_email(value) if "@" in value else self.get(value)
+
+    def link_telegram(self, member_id: str, user_id: int) -> Member | None:
+        if member_id not in self._by_id:
+            return None
+        for other in list(self._by_id.values()):
+            if other.telegram_user_id == user_id:
+                self._by_id[other.member_id] = dataclasses.replace(other, telegram_user_id=None)
+        return self.add(dataclasses.replace(self._by_id[member_id], telegram_user_id=user_id))
+
 
 class FakeAgents:
     def __init__(self, agents: Iterable[Agent] = ()) -> None:
@@ -202,6 +215,11 @@ class FakeTickets:
         assert ticket.number in self._tickets, f"entry for unknown ticket {ticket.ref}"
         self.entries[ticket.number].append((entry, at))
 
+    def last_entries(self, ticket: Ticket, limit: int) -> Sequence[Entry]:
+        visible = [dataclasses.replace(entry, attachments=(), at=at)
+                   for entry, at in self.entries.get(ticket.number, []) if not entry.internal]
+        return visible[-limit:] if limit > 0 else []
+
     # Test helpers, not part of the port.
     def put(self, ticket: Ticket) -> Ticket:
         self._tickets[ticket.number] = dataclasses.replace(ticket)
@@ -238,6 +256,10 @@ class FakeUnitOfWork:
         self.outbox = FakeOutbox()
         self.tickets = FakeTickets(self.outbox)
         self.counters = FakeCounters()
+        self.blobs = FakeBlobs()
+        self.forms = FakeForms()
+        self.chats = FakeChats()
+        self.links = FakeLinks()
 
 
 def make_languages() -> LanguageTable:
@@ -245,6 +267,7 @@ def make_languages() -> LanguageTable:
 
 
 def make_desk(**overrides: Any) -> Desk:
+    """A desk with this tier's own values: the unit tier reads no settings (and needs no pydantic)."""
     values: dict[str, Any] = {
         "address": SUPPORT,
         "default_agent_address": DEFAULT_AGENTS,
@@ -255,6 +278,11 @@ def make_desk(**overrides: Any) -> Desk:
         "windows": WINDOWS,
         "ranks": RANKS,
         "min_rank": "Silver",
+        "reopen_days": 14,
+        "feedback_reminder_days": 3,
+        "auto_close_days": 14,
+        "max_auto_replies_per_hour": 5,
+        "max_messages_per_hour": 20,
     }
     values.update(overrides)
     return Desk(**values)

@@ -1,39 +1,32 @@
-"""The loops that move work between the ledgers: inbox -> core -> outbox -> relay."""
+"""The incoming runner (the worker): inbox rows -> parse under the budget -> the core -> outbox,
+one transaction per item."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import logging
 import traceback
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import Engine
 
-from adapters.email.compose import compose
 from adapters.email.normalize import Limits, UnreadableMessage, parse_email
 from adapters.email.sender_auth import DnsUnavailable, SenderCheck
 from adapters.parse_budget import BudgetClosed, ParseBudget, TooSlow
-from gateway.delivery import GiveUp, after_failure
+from adapters.runners import BATCH, LEASE
 from gateway.desk import Desk
-from gateway.errors import DeliveryError
-from gateway.followup import follow_up
-from gateway.handlers import Outcome
 from gateway.messages import InboundMessage
-from gateway.replykeys import return_path
+from gateway.ports import Clock
 from gateway.service import handle_inbound
-from store import inbox, outbox
+from store import inbox
 from store.blobs import BlobStore
-from store.tables import OutboxRow
+from store.inbox import InboxStatus
 from store.unit_of_work import SqlUnitOfWork, aware
 
 log = logging.getLogger(__name__)
-LEASE = timedelta(minutes=2)
-BATCH = 50
 TOO_SLOW = "too slow to parse"
 # Parsing is linear, so a big mail may take its time: the budget grows by itself per 10 MB
 # (a 25 MB mail needs about 0.9 s here; a small mail that takes a second is an attack).
@@ -46,20 +39,10 @@ WARM_UP_MAIL = (b"From: warm-up@example.org\r\nTo: desk@example.org\r\nSubject: 
 
 
 class ChannelProcessor(Protocol):
+    """A channel that processes its own inbox rows (Telegram: `TelegramProcessor`)."""
+
     def takes(self, item: inbox.Claimed) -> bool: ...
     def process_one(self, item: inbox.Claimed, now: datetime) -> None: ...
-    def agent_email(self, msg: InboundMessage, uow: SqlUnitOfWork,
-                    now: datetime) -> Outcome | None: ...
-
-
-class MailSender(Protocol):
-    async def send(self, *, sender: str, recipient: str, message: bytes) -> None: ...
-    async def check(self) -> None: ...
-    async def close(self) -> None: ...
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -83,23 +66,18 @@ class MailParser:
 
 
 @dataclass
-class Worker:
+class IncomingRunner:
     engine: Engine
     blobs: BlobStore
     desk: Desk
     limits: Limits
     sender_check: SenderCheck
-    mail: MailSender
-    from_name: str
-    max_age: timedelta
-    clock: Callable[[], datetime] = utc_now
-    # The Telegram adapter, when enabled: takes its inbox rows, and agents' answers to chats.
+    clock: Clock
+    # The Telegram adapter, when enabled: takes its inbox rows.
     telegram: ChannelProcessor | None = None
     # Parsing in a child process under a CPU budget (runtime); None parses in this process.
     parse_budget: ParseBudget | None = None
     max_attempts: int = inbox.MAX_ATTEMPTS
-
-    # ---- inbox ---------------------------------------------------------------
 
     def process_inbox(self) -> int:
         """Process what is waiting; each item in its own transaction. Returns how many.
@@ -111,12 +89,12 @@ class Worker:
         if self.parse_budget is not None:
             # Before the claim counts an attempt: a kill while the child starts (seconds on a
             # busy machine) must not count against the first item, again after each restart.
-            self.parse_budget.warm_up(self._parser(), WARM_UP_MAIL, "", self.clock())
+            self.parse_budget.warm_up(self._parser(), WARM_UP_MAIL, "", self.clock.now())
             try:
                 self.parse_budget.start()
             except BudgetClosed:
                 return 0
-        batch = inbox.claim_batch(self.engine, limit=BATCH, lease=LEASE, now=self.clock(),
+        batch = inbox.claim_batch(self.engine, limit=BATCH, lease=LEASE, now=self.clock.now(),
                                   max_attempts=self.max_attempts)
         for row_id in batch.quarantined:
             log.error("ALERT inbox item quarantined", extra={"inbox_id": row_id,
@@ -139,7 +117,7 @@ class Worker:
                 return index
             except Exception:  # quarantine after a few tries, never lose the row
                 status = inbox.record_failure(self.engine, item.id, traceback.format_exc(),
-                                              self.clock(), max_attempts=self.max_attempts,
+                                              self.clock.now(), max_attempts=self.max_attempts,
                                               counted=True, start_next=following)
                 started = following is not None
                 log.exception("inbox item failed", extra={"inbox_id": item.id, "status": status})
@@ -147,7 +125,7 @@ class Worker:
 
     def process_one(self, item: inbox.Claimed, start_next: int | None = None) -> bool:
         """Process one item; True when its transaction also marked `start_next` started."""
-        now = self.clock()
+        now = self.clock.now()
         if self.telegram is not None and self.telegram.takes(item):
             self.telegram.process_one(item, now)
             return False
@@ -161,22 +139,21 @@ class Worker:
             if start_next is not None:
                 inbox.mark_started(uow.session, start_next)
             if msg is None:
-                inbox.finish(uow.session, row, status=inbox.QUARANTINED, reason=unreadable,
+                inbox.finish(uow.session, row, status=InboxStatus.QUARANTINED, reason=unreadable,
                              ticket_ref="", now=now)
                 uow.commit()
                 log.warning("inbox item quarantined", extra={"inbox_id": item.id,
                                                              "reason": unreadable})
                 return True
             if inbox.is_duplicate(copies, item.id, msg.authenticated):
-                inbox.finish(uow.session, row, status=inbox.REFUSED, reason=inbox.DUPLICATE,
+                inbox.finish(uow.session, row, status=InboxStatus.REFUSED, reason=inbox.DUPLICATE,
                              ticket_ref="", now=now)
                 uow.commit()
                 log.info("inbox item refused", extra={"inbox_id": item.id,
                                                       "reason": inbox.DUPLICATE})
                 return True
-            outcome = ((self.telegram.agent_email(msg, uow, now) if self.telegram else None)
-                       or handle_inbound(msg, uow, self.desk, now))
-            status = inbox.DONE if outcome.accepted else inbox.REFUSED
+            outcome = handle_inbound(msg, uow, self.desk, now)
+            status = InboxStatus.DONE if outcome.accepted else InboxStatus.REFUSED
             reason = outcome.reason if not outcome.rule else f"{outcome.rule}: {outcome.reason}"
             inbox.finish(uow.session, row, status=status, reason=reason,
                          ticket_ref=outcome.ticket_ref, now=now, authenticated=msg.authenticated)
@@ -204,60 +181,3 @@ class Worker:
 
     def _parser(self) -> MailParser:
         return MailParser(self.limits, self.desk.address, self.sender_check)
-
-    # ---- outbox --------------------------------------------------------------
-
-    async def deliver_due(self) -> int:
-        rows = await asyncio.to_thread(outbox.claim_due, self.engine, limit=BATCH, lease=LEASE,
-                                       now=self.clock(), channel="email")
-        for row in rows:
-            await self._deliver(row)
-        return len(rows)
-
-    async def _deliver(self, row: OutboxRow) -> None:
-        assert row.id is not None
-        message = outbox.decode(row.payload)
-        created = aware(row.created_at) or self.clock()
-        # VERP: a delivery report to this return path is provably about this row (F4).
-        sender = return_path(self.desk.address, self.desk.keys.bounce_token(row.id))
-        try:
-            raw = compose(message, from_address=self.desk.address, from_name=self.from_name,
-                          load_blob=self.blobs.get, now=created)
-            await self.mail.send(sender=sender, recipient=message.recipient, message=raw)
-        except (DeliveryError, ValueError, OSError) as error:
-            failure = error if isinstance(error, DeliveryError) else DeliveryError(
-                str(error), temporary=isinstance(error, OSError))
-            decision = after_failure(failure, attempts=row.attempts + 1, created_at=created,
-                                     now=self.clock(), max_age=self.max_age)
-            if isinstance(decision, GiveUp):
-                await asyncio.to_thread(outbox.mark, self.engine, row.id, status=outbox.FAILED,
-                                        now=self.clock(), error=decision.reason)
-                # A stranger can make mail to themselves fail for good at will (a non-ASCII
-                # address, a refused recipient): only the operator's real problems ALERT.
-                alert = failure.temporary or await asyncio.to_thread(
-                    outbox.is_known_recipient, self.engine, message.recipient,
-                    self.desk.default_agent_address)
-                fields = {"outbox_id": row.id, "reason": decision.reason}
-                if alert:
-                    log.error("ALERT outbound message failed", extra=fields)
-                else:
-                    log.warning("outbound message to a non-member failed for good", extra=fields)
-            else:
-                await asyncio.to_thread(outbox.mark, self.engine, row.id, status=outbox.PENDING,
-                                        now=self.clock(), error=str(failure),
-                                        next_attempt_at=decision.at)
-                log.warning("outbound message deferred", extra={"outbox_id": row.id,
-                                                                 "error": str(failure)})
-            return
-        await asyncio.to_thread(outbox.mark, self.engine, row.id, status=outbox.SENT,
-                                now=self.clock())
-        log.info("outbound message sent", extra={"outbox_id": row.id, "kind": message.kind})
-
-    # ---- scheduler -------------------------------------------------------------
-
-    def follow_up(self) -> int:
-        now = self.clock()
-        with SqlUnitOfWork(self.engine, self.blobs) as uow:
-            changed = follow_up(uow, self.desk, now)
-            uow.commit()
-        return changed
