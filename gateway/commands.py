@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, get_args
 
 from gateway.conversations import Chat, Form
 from gateway.messages import Attachment
@@ -148,8 +148,7 @@ MemberCommand = (OpenTicket | AddMessage | CloseTicket | ListTickets | ShowTicke
                  | StartTicketForm | FillTicketForm)
 BotCommand = Tell | LinkAccount | StartChat | FillChatForm | SayInChat | EndChat | Ignore
 Command = MemberCommand | BotCommand | AgentReply | AnswerChat | Unresolved
-MEMBERS_ONLY = (OpenTicket, AddMessage, CloseTicket, ListTickets, ShowTicket, StartTicketForm,
-                FillTicketForm, Unresolved)
+MEMBERS_ONLY = (*get_args(MemberCommand), Unresolved)
 
 
 def needs_member(command: Command | None) -> bool:

@@ -65,8 +65,7 @@ class Outgoing:
             channel, recipient = Channel.EMAIL, member.email
         if auto and not self._under_cap(recipient):
             return
-        key = (self._desk.keys.sign(ticket.number, Role.MEMBER, member.email, self._now)
-               if ticket and channel is Channel.EMAIL else None)
+        key = self._member_key(member, ticket) if channel is Channel.EMAIL else None
         self._add(recipient, for_channel(reply, channel), channel=channel, ticket=ticket,
                   answering=answering, key=key, auto=auto)
 
@@ -137,10 +136,8 @@ class Outgoing:
                            ticket: Ticket | None, auto: bool) -> None:
         """What another channel refused (the member blocked the bot), already rendered, to the
         member's address: keyed and threaded as `to_member` does by email; counted once before."""
-        key = (self._desk.keys.sign(ticket.number, Role.MEMBER, member.email, self._now)
-               if ticket else None)
-        self._add(member.email, Reply(Kind(kind), member.language), ticket=ticket, key=key, auto=auto,
-                  rendered=rendered)
+        self._add(member.email, Reply(Kind(kind), member.language), ticket=ticket,
+                  key=self._member_key(member, ticket), auto=auto, rendered=rendered)
 
     def agent_addresses(self, language: str) -> list[str]:
         """The language's agents whose mail is not suspended, else the default address."""
@@ -158,6 +155,12 @@ class Outgoing:
         autoresponder lives there); the per-chat answer cap still holds."""
         return msg.bot is not None or self.once_per(
             f"refusal:{reason}:{fold_address(msg.sender)}", DAY)
+
+    def _member_key(self, member: Member, ticket: Ticket | None) -> str | None:
+        """The signed reply key a member's mail about a ticket carries in Reply-To."""
+        if ticket is None:
+            return None
+        return self._desk.keys.sign(ticket.number, Role.MEMBER, member.email, self._now)
 
     def _count(self, address: str) -> int:
         return self._uow.counters.hit(f"{AUTO_KEY}{fold_address(address)}", HOUR, self._now)

@@ -47,7 +47,7 @@ class ReplyKey:
 class ReplyKeys:
     """Reply keys and bounce tokens, signed by `signer` (which the other token kinds share)."""
 
-    def __init__(self, secret: str, old_secrets: tuple[str, ...] = (), valid_days: int = 180) -> None:
+    def __init__(self, secret: str, old_secrets: tuple[str, ...], valid_days: int) -> None:
         if not secret:
             raise ValueError("a reply-key secret is required")
         self.signer = Signer(secret, old_secrets)

@@ -27,7 +27,6 @@ class InboxStatus(StrEnum):
     QUARANTINED = "quarantined"
 
 
-MAX_ATTEMPTS = 3
 # Mail whose dedupe key is taken but whose bytes differ (a forged copy, or the same mail by
 # another path) is kept under `<key>#2` .. `<key>#COPIES`; the worker decides (F9).
 COPIES = 5
@@ -238,7 +237,7 @@ def finish(session: Session, row: InboxRow, *, status: InboxStatus, reason: str,
 
 
 def record_failure(engine: Engine, row_id: int, error: str, now: datetime, *,
-                   max_attempts: int = MAX_ATTEMPTS, counted: bool = False,
+                   max_attempts: int, counted: bool = False,
                    start_next: int | None = None) -> str:
     """Record a crash; after `max_attempts` the row is quarantined with its traceback.
 

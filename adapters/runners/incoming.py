@@ -73,11 +73,11 @@ class IncomingRunner:
     limits: Limits
     sender_check: SenderCheck
     clock: Clock
+    max_attempts: int  # starts before an item that never finishes is quarantined
     # The Telegram adapter, when enabled: takes its inbox rows.
     telegram: ChannelProcessor | None = None
     # Parsing in a child process under a CPU budget (runtime); None parses in this process.
     parse_budget: ParseBudget | None = None
-    max_attempts: int = inbox.MAX_ATTEMPTS
 
     def process_inbox(self) -> int:
         """Process what is waiting; each item in its own transaction. Returns how many.

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
+from gateway.outgoing import HOUR
 from gateway.policy.verdict import PolicyContext, Verdict
 
 NAME = "rate-limit"
-HOUR = timedelta(hours=1)
 
 
 def check(ctx: PolicyContext) -> Verdict | None:

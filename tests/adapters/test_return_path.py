@@ -92,7 +92,7 @@ def make_worker(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         blobs, desk, clock = BlobStore(tmp_path / "b"), make_desk(settings), FakeClock(NOW)
         incoming = IncomingRunner(engine=engine, blobs=blobs, desk=desk,
                                   limits=make_limits(settings), sender_check=SenderCheck("off"),
-                                  clock=clock)
+                                  clock=clock, max_attempts=settings.worker.max_attempts)
         sender = EmailSender(mail, desk, "IT Support", blobs.get)
         return Worker(incoming, OutgoingRunner(engine, blobs, {Channel.EMAIL: sender}, clock,
                                                timedelta(days=5), desk.default_agent_address))

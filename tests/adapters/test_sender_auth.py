@@ -419,9 +419,11 @@ def make_worker(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                         rank="Silver")
     admin.upsert_member(engine, member_id="8", name="Kate Jones", email="kate@member.example",
                         rank="Silver")
+    settings = load_settings()
     return IncomingRunner(engine=engine, blobs=BlobStore(tmp_path / "b"),
-                          desk=make_desk(load_settings()), limits=default_limits(),
-                          sender_check=check, clock=FakeClock(NOW))
+                          desk=make_desk(settings), limits=default_limits(),
+                          sender_check=check, clock=FakeClock(NOW),
+                          max_attempts=settings.worker.max_attempts)
 
 
 def run(engine: Engine, worker: IncomingRunner, data: bytes) -> InboxRow:

@@ -45,7 +45,7 @@ def worker(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                         rank="Silver")
     return IncomingRunner(engine=engine, blobs=BlobStore(tmp_path / "b"), desk=make_desk(settings),
                           limits=make_limits(settings), sender_check=SenderCheck("off"),
-                          clock=clock)
+                          clock=clock, max_attempts=settings.worker.max_attempts)
 
 
 def delivery(worker: IncomingRunner, directory: Path) -> OutgoingRunner:

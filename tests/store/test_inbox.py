@@ -92,16 +92,20 @@ def test_take_returns_none_once_done(engine: Engine):
     assert inbox.claim(engine, limit=5, lease=LEASE, now=T0 + timedelta(days=1)) == []
 
 
+def fail(engine: Engine, row_id: int, error: str) -> str:
+    return inbox.record_failure(engine, row_id, error, T0, max_attempts=3)
+
+
 def test_record_failure_quarantines_after_three_and_replay(engine: Engine):
     put(engine, "k")
     [row_id] = inbox.claim(engine, limit=1, lease=LEASE, now=T0)
-    assert inbox.record_failure(engine, row_id, "Traceback: first", T0) == InboxStatus.RECEIVED
+    assert fail(engine, row_id, "Traceback: first") == InboxStatus.RECEIVED
     row = inbox.get(engine, row_id)
     assert (row.attempts, row.lease_until) == (1, None)
     # Its lease was released: claimable at once.
     assert inbox.claim(engine, limit=1, lease=LEASE, now=T0) == [row_id]
-    assert inbox.record_failure(engine, row_id, "Traceback: second", T0) == InboxStatus.RECEIVED
-    assert inbox.record_failure(engine, row_id, "Traceback: KeyError 'x'", T0) == InboxStatus.QUARANTINED
+    assert fail(engine, row_id, "Traceback: second") == InboxStatus.RECEIVED
+    assert fail(engine, row_id, "Traceback: KeyError 'x'") == InboxStatus.QUARANTINED
     row = inbox.get(engine, row_id)
     assert row.status == InboxStatus.QUARANTINED
     assert row.attempts == 3
@@ -110,8 +114,8 @@ def test_record_failure_quarantines_after_three_and_replay(engine: Engine):
     assert [r.id for r in inbox.rows(engine, InboxStatus.QUARANTINED)] == [row_id]
     assert inbox.claim(engine, limit=5, lease=LEASE, now=T0 + timedelta(days=1)) == []
     # A further failure report does not change a quarantined row.
-    assert inbox.record_failure(engine, row_id, "late", T0) == InboxStatus.QUARANTINED
-    assert inbox.record_failure(engine, 999_999, "gone", T0) == ""
+    assert fail(engine, row_id, "late") == InboxStatus.QUARANTINED
+    assert fail(engine, 999_999, "gone") == ""
 
     assert inbox.replay(engine, row_id) == 1
     row = inbox.get(engine, row_id)
@@ -127,8 +131,8 @@ def test_replay_all(engine: Engine):
     for row_id in inbox.claim(engine, limit=5, lease=LEASE, now=T0):
         ids.append(row_id)
     for row_id in ids[:2]:
-        for attempt in range(inbox.MAX_ATTEMPTS):
-            inbox.record_failure(engine, row_id, f"boom {attempt}", T0)
+        for attempt in range(3):
+            inbox.record_failure(engine, row_id, f"boom {attempt}", T0, max_attempts=3)
     assert len(inbox.rows(engine, InboxStatus.QUARANTINED)) == 2
     assert inbox.replay(engine, None) == 2
     assert inbox.rows(engine, InboxStatus.QUARANTINED) == []

@@ -29,6 +29,7 @@ NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
 SUPPORT = "support@example.org"
 DEFAULT_AGENTS = "desk@example.org"
 SECRET = "test-secret"
+KEY_DAYS = 180
 
 RANKS = ("Wellness Advocate", "Manager", "Director", "Executive", "Elite", "Premier",
          "Silver", "Gold", "Platinum", "Diamond", "Blue Diamond", "Presidential Diamond")
@@ -262,6 +263,11 @@ class FakeUnitOfWork:
         self.links = FakeLinks()
 
 
+def reply_keys(secret: str = SECRET, old_secrets: tuple[str, ...] = (),
+               valid_days: int = KEY_DAYS) -> ReplyKeys:
+    return ReplyKeys(secret, old_secrets, valid_days)
+
+
 def make_languages() -> LanguageTable:
     return LanguageTable(LANGUAGES)
 
@@ -271,7 +277,7 @@ def make_desk(**overrides: Any) -> Desk:
     values: dict[str, Any] = {
         "address": SUPPORT,
         "default_agent_address": DEFAULT_AGENTS,
-        "keys": ReplyKeys(SECRET),
+        "keys": reply_keys(),
         "renderer": FakeRenderer(),
         "detector": FakeDetector(),
         "languages": make_languages(),

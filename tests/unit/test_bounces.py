@@ -8,9 +8,9 @@ import logging
 import pytest
 
 from gateway.messages import OutboundMessage
-from gateway.replykeys import ReplyKeys, return_path
+from gateway.replykeys import return_path
 
-from .fakes import ALICE, ANNA, DEFAULT_AGENTS, SECRET, SUPPORT, World
+from .fakes import ALICE, ANNA, DEFAULT_AGENTS, SECRET, SUPPORT, World, reply_keys
 
 TITLE = "Nederlands - Kan bestelling niet verwerken"
 
@@ -93,8 +93,8 @@ def test_a_report_quoting_a_real_message_id_counts_for_that_recipient_only() -> 
 def test_a_return_path_signed_with_an_old_secret_still_counts() -> None:
     world = World()
     acks = [open_ticket(world, n)[0] for n in range(3)]
-    world.desk = dataclasses.replace(world.desk, keys=ReplyKeys("new-secret", (SECRET,)))
-    old = ReplyKeys(SECRET)
+    world.desk = dataclasses.replace(world.desk, keys=reply_keys("new-secret", (SECRET,)))
+    old = reply_keys(SECRET)
     for ack in acks:
         report(world, (ALICE.email, ANNA.email),
                to=(return_path(SUPPORT, old.bounce_token(world.uow.outbox.id_of(ack))),))

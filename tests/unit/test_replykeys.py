@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.replykeys import ReplyKey, ReplyKeys, Role, address_with_key, keys_in
+from gateway.replykeys import ReplyKey, Role, address_with_key, keys_in
 
-from .fakes import NOW, SECRET, SUPPORT
+from .fakes import NOW, SECRET, SUPPORT, reply_keys
 
-KEYS = ReplyKeys(SECRET)
+KEYS = reply_keys(SECRET)
 ALICE = "alice@members.example"
 MAC_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
 
@@ -59,7 +59,7 @@ def test_other_ticket_or_role() -> None:
 
 
 def test_expiry() -> None:
-    keys = ReplyKeys(SECRET, valid_days=30)
+    keys = reply_keys(SECRET, valid_days=30)
     key = keys.sign(42, Role.MEMBER, ALICE, NOW)
     assert keys.verify(key, ALICE, NOW + timedelta(days=30)) is not None
     assert keys.verify(key, ALICE, NOW + timedelta(days=31)) is None
@@ -68,13 +68,13 @@ def test_expiry() -> None:
 
 
 def test_unknown_key_id() -> None:
-    key = ReplyKeys("some-other-secret").sign(42, Role.MEMBER, ALICE, NOW)
+    key = reply_keys("some-other-secret").sign(42, Role.MEMBER, ALICE, NOW)
     assert KEYS.verify(key, ALICE, NOW) is None
 
 
 def test_old_secret_still_verifies_after_rotation() -> None:
     old_key = KEYS.sign(42, Role.MEMBER, ALICE, NOW)
-    rotated = ReplyKeys("new-secret", old_secrets=(SECRET,))
+    rotated = reply_keys("new-secret", old_secrets=(SECRET,))
     assert rotated.verify(old_key, ALICE, NOW) == ReplyKey(42, Role.MEMBER, ALICE)
     new_key = rotated.sign(42, Role.MEMBER, ALICE, NOW)
     assert new_key != old_key
@@ -95,7 +95,7 @@ def test_malformed(junk: str) -> None:
 
 def test_secret_is_required() -> None:
     with pytest.raises(ValueError, match="secret"):
-        ReplyKeys("")
+        reply_keys("")
 
 
 def test_address_with_key_and_keys_in() -> None:
@@ -142,10 +142,10 @@ def test_any_mac_substitution_within_the_alphabet_fails(ticket: int, recipient: 
 
 def _secret_with_the_same_key_id(secret: str) -> str:
     """Another secret whose 2-hex-digit key id collides with `secret`'s (about 1 in 256)."""
-    probe = ReplyKeys(secret).sign(1, Role.MEMBER, ALICE, NOW).split(".")[2][:2]
+    probe = reply_keys(secret).sign(1, Role.MEMBER, ALICE, NOW).split(".")[2][:2]
     for n in range(100_000):
         candidate = f"rotated-{n}"
-        if ReplyKeys(candidate).sign(1, Role.MEMBER, ALICE, NOW).split(".")[2][:2] == probe:
+        if reply_keys(candidate).sign(1, Role.MEMBER, ALICE, NOW).split(".")[2][:2] == probe:
             return candidate
     raise AssertionError("no colliding secret found")
 
@@ -154,5 +154,5 @@ def test_old_secret_verifies_even_when_the_key_ids_collide() -> None:
     new = _secret_with_the_same_key_id(SECRET)
     assert new != SECRET
     old_key = KEYS.sign(42, Role.MEMBER, ALICE, NOW)
-    rotated = ReplyKeys(new, old_secrets=(SECRET,))
+    rotated = reply_keys(new, old_secrets=(SECRET,))
     assert rotated.verify(old_key, ALICE, NOW) == ReplyKey(42, Role.MEMBER, ALICE)
