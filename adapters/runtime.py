@@ -102,6 +102,8 @@ def make_desk(settings: Settings) -> Desk:
         auto_close_days=policy.auto_close_days,
         max_auto_replies_per_hour=policy.max_auto_replies_per_hour,
         max_messages_per_hour=policy.max_messages_per_hour,
+        satisfaction_days=policy.satisfaction_days,
+        chat_idle_minutes=settings.telegram.chat_idle_minutes,
     )
 
 

@@ -83,6 +83,7 @@ class TelegramSettings(Section):
     poll_timeout: int = 30  # seconds a getUpdates long poll waits
     link_token_hours: float = 72  # a `/start <token>` deep link expires after this long
     bot_username: str = ""  # for `members invite` links; empty: asked of getMe
+    chat_idle_minutes: float = 15  # a live chat with no line from either side ends after this
 
 
 class LanguageName(Section):
@@ -102,6 +103,7 @@ class PolicySettings(Section):
     auto_close_days: float = 14
     max_auto_replies_per_hour: int = 5
     max_messages_per_hour: int = 20
+    satisfaction_days: float = 7  # a rating is taken this long after the ticket closed
     max_attachment_bytes: int = 10_485_760
     attachment_types: tuple[str, ...] = ("image/*", "application/pdf", "text/plain")
     languages: tuple[LanguageName, ...] = ()  # empty: the embedded table (config/gateway.toml)

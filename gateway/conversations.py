@@ -65,6 +65,8 @@ class Chat:
     created_at: datetime
     mailed_at: datetime | None = None  # the last mail to agents
     ended_at: datetime | None = None
+    active_at: datetime | None = None  # the last line from either side
+    told_position: int = 0  # the queue position the member was last told
 
 
 @dataclass(frozen=True)

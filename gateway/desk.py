@@ -29,6 +29,8 @@ class Desk:
     auto_close_days: float
     max_auto_replies_per_hour: int
     max_messages_per_hour: int
+    satisfaction_days: float
+    chat_idle_minutes: float
 
     @property
     def domain(self) -> str:

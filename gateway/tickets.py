@@ -52,6 +52,15 @@ def parse_ref(text: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+@dataclass(frozen=True)
+class Satisfaction:
+    """The member's rating of the help, 1 (poor) to 5 (excellent), after the ticket closed."""
+
+    score: int
+    comment: str
+    at: datetime
+
+
 @dataclass
 class Ticket:
     number: int
@@ -64,6 +73,8 @@ class Ticket:
     closed_at: datetime | None = None
     status_changed_at: datetime | None = None
     reminded_at: datetime | None = None
+    satisfaction: Satisfaction | None = None
+    follows: int | None = None  # the closed ticket this one carries on
 
     @property
     def ref(self) -> str:

@@ -49,7 +49,7 @@ def _chat(row: TelegramChatRow) -> Chat:
     assert row.id is not None
     return Chat(row.id, row.telegram_user_id, row.name, row.member_id, row.email, row.language,
                 row.question, ChatStatus(row.status), row.agent_email, aware(row.created_at),
-                aware(row.mailed_at), aware(row.ended_at))
+                aware(row.mailed_at), aware(row.ended_at), aware(row.active_at), row.told_position)
 
 
 class SqlChats:
@@ -89,6 +89,7 @@ class SqlChats:
         row.language, row.question = chat.language, chat.question
         row.status, row.agent_email = chat.status.value, chat.agent_email
         row.mailed_at, row.ended_at = chat.mailed_at, chat.ended_at
+        row.active_at, row.told_position = chat.active_at, chat.told_position
 
     def position(self, chat: Chat) -> int:
         ahead = self._s.exec(select(func.count()).select_from(TelegramChatRow).where(

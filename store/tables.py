@@ -44,6 +44,10 @@ class TicketRow(SQLModel, table=True):
     closed_at: datetime | None = Field(default=None, sa_column=utc(nullable=True))
     status_changed_at: datetime | None = Field(default=None, sa_column=utc(nullable=True))
     reminded_at: datetime | None = Field(default=None, sa_column=utc(nullable=True))
+    satisfaction_score: int | None = None
+    satisfaction_comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    satisfaction_at: datetime | None = Field(default=None, sa_column=utc(nullable=True))
+    follows: int | None = None  # the number of the closed ticket this one carries on
 
 
 class MessageRow(SQLModel, table=True):

@@ -87,6 +87,8 @@ class TelegramChatRow(SQLModel, table=True):
     created_at: datetime = Field(sa_column=utc())
     ended_at: datetime | None = Field(default=None, sa_column=utc(nullable=True))
     mailed_at: datetime | None = Field(default=None, sa_column=utc(nullable=True))  # last agent mail
+    active_at: datetime | None = Field(default=None, sa_column=utc(nullable=True))  # last line, either side
+    told_position: int = 0  # the queue position the member was last told
 
 
 class TelegramChatLineRow(SQLModel, table=True):

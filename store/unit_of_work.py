@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from gateway.messages import Channel, OutboundMessage, SentMail
 from gateway.people import Agent, Author, Entry, Member, fold_address
-from gateway.tickets import Status, Ticket
+from gateway.tickets import Satisfaction, Status, Ticket
 from store.blobs import BlobStore
 from store.conversations import SqlChats, SqlForms, SqlLinks
 from store.tables import (
@@ -36,9 +36,13 @@ def to_member(row: MemberRow) -> Member:
 
 def to_ticket(row: TicketRow) -> Ticket:
     assert row.number is not None
+    satisfaction = (Satisfaction(row.satisfaction_score, row.satisfaction_comment or "",
+                                 aware(row.satisfaction_at))
+                    if row.satisfaction_score is not None and row.satisfaction_at else None)
     return Ticket(row.number, row.title, row.language, row.member_id, Channel(row.channel),
                   Status(row.status), aware(row.opened_at),
-                  aware(row.closed_at), aware(row.status_changed_at), aware(row.reminded_at))
+                  aware(row.closed_at), aware(row.status_changed_at), aware(row.reminded_at),
+                  satisfaction, row.follows)
 
 
 class SqlMembers:
@@ -143,6 +147,10 @@ class SqlTickets:
         row.closed_at = ticket.closed_at
         row.status_changed_at = ticket.status_changed_at
         row.reminded_at = ticket.reminded_at
+        rating = ticket.satisfaction
+        row.satisfaction_score = rating.score if rating else None
+        row.satisfaction_comment = rating.comment if rating else None
+        row.satisfaction_at = rating.at if rating else None
         self._s.add(row)
 
     def add_entry(self, ticket: Ticket, entry: Entry, at: datetime) -> None:

@@ -289,6 +289,8 @@ def make_desk(**overrides: Any) -> Desk:
         "auto_close_days": 14,
         "max_auto_replies_per_hour": 5,
         "max_messages_per_hour": 20,
+        "satisfaction_days": 7,
+        "chat_idle_minutes": 15,
     }
     values.update(overrides)
     return Desk(**values)
