@@ -231,6 +231,11 @@ def tickets_show(ref: str, as_json: JsonOption = False, config: ConfigOption = N
     out.print(f"[bold]{ticket['ref']}[/bold] {ticket['title']}  ({ticket['status']}, "
               f"{ticket['language']}, member {ticket['member_id']}, {ticket['channel']})",
               markup=True, highlight=False)
+    if ticket["follows"]:
+        out.print(f"follows {ticket['follows']}", highlight=False)
+    if rating := ticket["satisfaction"]:
+        out.print(f"rated {rating['score']}/5 at {rating['at']}: {rating['comment']}",
+                  markup=False, highlight=False)
     for message in ticket["messages"]:
         note = " (internal)" if message["internal"] else ""
         out.print(f"\n— {message['at']} {message['author_kind']} {message['author']}{note}",

@@ -14,6 +14,12 @@ whole message then being English (strings, statuses and dates alike).
 
 `channel` ("email" or "telegram", set by the core on member replies; "email" when a
 reply does not say) lets a template word "reply to this email" for Telegram.
+
+Mail is wrapped at 76 characters (`adapters/wrapping.py`): the template's own words and its
+`[strings]` are wrapped, while every value inserted with `{{ ... }}` is kept whole and as
+written (what members and agents wrote above all). Telegram texts are not wrapped: its
+clients wrap to the screen. Numbers are written the language's way, a whole number without
+decimals ("14 dagen", never "14.0").
 """
 
 from __future__ import annotations
@@ -34,10 +40,12 @@ from babel.dates import (
     get_datetime_format,
     match_skeleton,
 )
+from babel.numbers import format_decimal
 from jinja2 import Environment, StrictUndefined, Template, TemplateError, pass_context
 from jinja2.runtime import Context
 
-from gateway.replies import Rendered, Reply
+from adapters.wrapping import plain, verbatim, wrap
+from gateway.replies import AGENT_KINDS, Rendered, Reply
 
 FALLBACK_LANGUAGE = "en"
 
@@ -47,6 +55,12 @@ _NOT_INHERITED = frozenset({"datetime_at"})
 _MARKUP = re.compile(r"\{\{|\{%")
 # Babel locales to use where the bare language code is not the European one.
 _BABEL_LOCALE = {"en": "en_GB", "pt": "pt_PT"}
+
+
+class _Own(str):
+    """Text of the language file itself (a `[strings]` entry): wrapped like the template's words."""
+
+    __slots__ = ()
 
 
 class UnknownKind(LookupError):
@@ -91,6 +105,11 @@ def _babel_locale(language: str) -> Locale:
         return Locale.parse(_BABEL_LOCALE.get(language, language))
     except (UnknownLocaleError, ValueError):
         return Locale.parse(_BABEL_LOCALE[FALLBACK_LANGUAGE])
+
+
+def _whole(value: float) -> float:
+    """14.0 as 14: a setting read as a float is still a whole number of days."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _utc(value: datetime) -> datetime:
@@ -181,7 +200,7 @@ def _filter_status(context: Context, value: str) -> str:
 @pass_context
 def _filter_plural(context: Context, count: int, **forms: str) -> str:
     """The word form for `count` by CLDR plural category: one, two, few, many, other."""
-    category = _locale_of(context).plural_form(count)
+    category = _locale_of(context).plural_form(_whole(count))
     return forms.get(category) or forms.get("other") or next(iter(forms.values()), "")
 
 
@@ -202,11 +221,21 @@ def _filter_quote(value: str, prefix: str = "> ") -> str:
 
 
 def _filter_join_names(values: Iterable[Any], sep: str = ", ") -> str:
-    return sep.join(str(v) for v in values if v is not None and str(v) != "")
+    """The values joined; wrapping may break the list between two values, never inside one."""
+    return _Own(sep.join(verbatim(str(v)) for v in values if v is not None and str(v) != ""))
 
 
-def _finalize(value: Any) -> Any:
-    return "" if value is None else value
+@pass_context
+def _finalize(context: Context, value: Any) -> str:
+    """What `{{ ... }}` writes: the language file's own strings as they are, any other value
+    marked as inserted text, a number as the language writes it."""
+    if isinstance(value, _Own):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        value = format_decimal(_whole(value), locale=_locale_of(context), group_separator=False)
+    return verbatim(str(value))
 
 
 def _clean_subject(subject: str) -> str:
@@ -338,10 +367,13 @@ class TemplateRenderer:
         context["lang"] = catalog.language
         context["_locale"] = catalog.locale
         context["_statuses"] = catalog.statuses
-        strings = dict(catalog.strings)
+        strings = {key: _Own(value) for key, value in catalog.strings.items()}
         for key, template in catalog.string_templates.items():
-            strings[key] = template.render(context).strip()
+            strings[key] = _Own(template.render(context).strip())
         context["strings"] = strings
-        subject = kind.subject.render(context)
+        subject = plain(kind.subject.render(context))
         body = kind.body.render(context)
-        return Rendered(subject=_clean_subject(subject), text=_clean_body(body))
+        # Agents are written to by mail only; a member's reply says where it goes.
+        if reply.kind in AGENT_KINDS or context["channel"] != "telegram":
+            body = wrap(body)
+        return Rendered(subject=_clean_subject(subject), text=_clean_body(plain(body)))

@@ -66,7 +66,9 @@ ROLES = ("smtp", "worker", "delivery", "scheduler", "imap", "telegram")
 INBOX_INTERVAL = 1.0
 DELIVERY_INTERVAL = {Channel.EMAIL: 2.0, Channel.TELEGRAM: 0.5}
 FOLLOW_UP_INTERVAL = 60.0
-CHAT_FLUSH_INTERVAL = 15.0  # chat lines wait at most a minute (their batch) plus this
+# Chat lines wait at most a minute (their batch) plus this; an idle chat ends this late at most,
+# and a place in the queue another worker's change left untold is told within it.
+CHAT_PASS_INTERVAL = 15.0
 
 
 def ensure_secret(settings: Settings) -> str:
@@ -236,8 +238,8 @@ def make_loops(only: frozenset[str], incoming: IncomingRunner, outgoing: Outgoin
         loops.append(Loop("follow-up", partial(asyncio.to_thread, scheduler.follow_up),
                           FOLLOW_UP_INTERVAL))
         if telegram:
-            loops.append(Loop("chat flush", partial(asyncio.to_thread, scheduler.flush_chats),
-                              CHAT_FLUSH_INTERVAL))
+            loops.append(Loop("live chats", partial(asyncio.to_thread, scheduler.tend_chats),
+                              CHAT_PASS_INTERVAL))
     return loops
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from gateway.buttons import RATING, TICKET, pressed
+from gateway.closed_tickets import AfterClose, rating_pressed, reply_to_closed
 from gateway.commands import (
     AddMessage,
     CloseTicket,
@@ -26,19 +30,19 @@ from gateway.messages import Attachment, BotInput, InboundMessage, UpdateKind
 from gateway.people import Member
 from gateway.ports import UnitOfWork
 from gateway.replies import Kind
-from gateway.tickets import Ticket, format_ref, parse_ref
+from gateway.tickets import Status, Ticket, format_ref, parse_ref
 
 FORM_WORDS = frozenset({"done", "confirm", "skip"})  # answers inside a form, not new commands
 KEEPS_FORM = FORM_WORDS | {"end"}
-TICKET_BUTTON = "t"
-NO_REF = "TI-?"  # an inline button `t:<ref>` shows that ticket
+NO_REF = "TI-?"  # /close without a ticket: the not-found answer names none
 
 
-def parse_bot(msg: InboundMessage, member: Member | None, uow: UnitOfWork) -> Command:
+def parse_bot(msg: InboundMessage, member: Member | None, uow: UnitOfWork, after: AfterClose,
+              now: datetime) -> Command:
     bot = msg.bot
     assert bot is not None
     if bot.kind is UpdateKind.BUTTON:
-        return _button(bot, member)
+        return _button(bot, member, uow, after, now)
     if bot.kind is not UpdateKind.MESSAGE:
         return Ignore(f"ignored-{bot.kind.value}")  # edits never re-run anything
     if not bot.private or not msg.sender:
@@ -57,7 +61,9 @@ def parse_bot(msg: InboundMessage, member: Member | None, uow: UnitOfWork) -> Co
     if chat is not None and not bot.command:
         return SayInChat(chat, msg.text)
     replied = _replied_ticket(msg, member, uow)
-    if replied is not None and not bot.command:
+    if replied is not None and member is not None and not bot.command:
+        if replied.status is Status.CLOSED:
+            return reply_to_closed(replied, msg, member, after, now)
         return AddMessage(replied, msg.text.strip())
     return Tell(Kind.TG_UNKNOWN)
 
@@ -113,10 +119,17 @@ def _ticket_form(form: Form, msg: InboundMessage, uow: UnitOfWork) -> Command:
     return FillTicketForm(form, msg.text.strip(), msg.bot.command)
 
 
-def _button(bot: BotInput, member: Member | None) -> Command:
+def _button(bot: BotInput, member: Member | None, uow: UnitOfWork, after: AfterClose,
+            now: datetime) -> Command:
     if not bot.private or member is None:
         return Ignore("callback-refused")
-    kind, _, ref = bot.button.partition(":")
-    if kind == TICKET_BUTTON:
-        return ShowTicket(ref)  # authorized again by the handler: the ticket must be theirs
+    button = pressed(bot.button)
+    if button.kind == TICKET:
+        return ShowTicket(button.ref)  # authorized again by the handler: the ticket must be theirs
+    if button.kind == RATING:
+        number = parse_ref(button.ref)
+        ticket = uow.tickets.get(number) if number is not None else None
+        if ticket is None or ticket.member_id != member.member_id:
+            return Ignore("callback-refused")
+        return rating_pressed(ticket, button.value, after, now)
     return Ignore("callback", accepted=True)

@@ -18,6 +18,7 @@ class OpenTicket:
     text: str
     attachments: tuple[Attachment, ...] = ()
     rejected: tuple[str, ...] = ()  # names of files not taken, for the acknowledgement
+    follows: Ticket | None = None  # the closed ticket, too old to reopen, this one carries on
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,24 @@ class AddMessage:
 class CloseTicket:
     ticket: Ticket
     text: str = ""
+
+
+@dataclass(frozen=True)
+class RateTicket:
+    """The member rates the help on their closed ticket: 1 (poor) to 5 (excellent)."""
+
+    ticket: Ticket
+    score: int
+    comment: str
+    text: str  # the member's message, as kept on the ticket
+
+
+@dataclass(frozen=True)
+class ThankClosed:
+    """The member only says thanks on their closed ticket: kept, nothing else happens."""
+
+    ticket: Ticket
+    text: str
 
 
 @dataclass(frozen=True)
@@ -49,6 +68,7 @@ class AgentReply:
     ticket: Ticket
     actions: frozenset[AgentAction]
     text: str
+    stray: str = ""  # the first top line's word that looks like a command but is none, as written
 
 
 @dataclass(frozen=True)
@@ -144,8 +164,8 @@ class Ignore:
     rule: str = "telegram"
 
 
-MemberCommand = (OpenTicket | AddMessage | CloseTicket | ListTickets | ShowTicket
-                 | StartTicketForm | FillTicketForm)
+MemberCommand = (OpenTicket | AddMessage | CloseTicket | RateTicket | ThankClosed | ListTickets
+                 | ShowTicket | StartTicketForm | FillTicketForm)
 BotCommand = Tell | LinkAccount | StartChat | FillChatForm | SayInChat | EndChat | Ignore
 Command = MemberCommand | BotCommand | AgentReply | AnswerChat | Unresolved
 MEMBERS_ONLY = (*get_args(MemberCommand), Unresolved)

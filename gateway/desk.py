@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateway.closed_tickets import AfterClose
 from gateway.hours import Window
 from gateway.languages import LanguageTable
 from gateway.people import Member
@@ -31,6 +32,10 @@ class Desk:
     max_messages_per_hour: int
     satisfaction_days: float
     chat_idle_minutes: float
+
+    @property
+    def after_close(self) -> AfterClose:
+        return AfterClose(self.satisfaction_days, self.reopen_days)
 
     @property
     def domain(self) -> str:

@@ -13,6 +13,8 @@ HANDLERS: dict[type[Any], Callable[[Any, Request], Outcome]] = {
     c.OpenTicket: handlers.open_ticket,
     c.AddMessage: handlers.add_message,
     c.CloseTicket: handlers.close_ticket,
+    c.RateTicket: handlers.rate_ticket,
+    c.ThankClosed: handlers.thank_closed,
     c.ListTickets: handlers.list_tickets,
     c.AgentReply: handlers.agent_reply,
     c.ShowTicket: handlers.show_ticket,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from gateway.agent_mistakes import Refusal
 from gateway.conversations import Chat, ChatLine
 from gateway.people import Member
 from gateway.replies import Kind
@@ -43,18 +45,19 @@ class TicketReopened:
 
 
 @dataclass(frozen=True)
-class ReopenRefused:
-    """A member wrote to a ticket closed longer ago than `policy.reopen_days`."""
-
-    ticket: Ticket
-
-
-@dataclass(frozen=True)
 class TicketClosed:
     ticket: Ticket
     by: ClosedBy
     text: str = ""
     changed: bool = True  # False: it was closed already, only the member is answered
+
+
+@dataclass(frozen=True)
+class TicketRated:
+    """The member rated the help on their closed ticket; `first`: they had not rated it yet."""
+
+    ticket: Ticket
+    first: bool
 
 
 @dataclass(frozen=True)
@@ -71,8 +74,10 @@ class AgentAnswered:
 
 @dataclass(frozen=True)
 class AgentCommandRefused:
-    ticket: Ticket
-    error: str
+    """An agent's mail not acted on: nothing changed, and the agent is told why."""
+
+    ticket: Ticket | None  # None: the mail reached no ticket
+    refusal: Refusal
 
 
 @dataclass(frozen=True)
@@ -83,12 +88,13 @@ class TicketsListed:
 @dataclass(frozen=True)
 class FeedbackReminded:
     ticket: Ticket
+    closes_at: datetime  # when the ticket closes if the member stays silent
 
 
 @dataclass(frozen=True)
 class Answered:
     """The bot answered the person in their chat: template `kind`, optionally in `language`
-    (else theirs), about a ticket, with inline buttons."""
+    (else theirs), about a ticket, with rows of inline buttons (`gateway.buttons`)."""
 
     kind: Kind
     data: Mapping[str, Any] = field(default_factory=dict)
@@ -136,7 +142,24 @@ class AgentWroteInChat:
     text: str
 
 
-Event = (TicketOpened | MessageAdded | TicketReopened | ReopenRefused | TicketClosed
+@dataclass(frozen=True)
+class ChatMoved:
+    """A waiting chat's place in the queue changed: a chat ahead was taken or ended."""
+
+    chat: Chat
+    position: int
+
+
+@dataclass(frozen=True)
+class ChatTimedOut:
+    """A chat ended because nobody on either side wrote in it for `minutes`."""
+
+    chat: Chat
+    member: Member | None
+    minutes: float
+
+
+Event = (TicketOpened | MessageAdded | TicketReopened | TicketClosed | TicketRated
          | FeedbackRequested | AgentAnswered | AgentCommandRefused | TicketsListed
          | FeedbackReminded | Answered | LinkCodeIssued | AccountLinked | ChatLinesDue
-         | ChatEnded | AgentWroteInChat)
+         | ChatEnded | AgentWroteInChat | ChatMoved | ChatTimedOut)

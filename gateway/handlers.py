@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from gateway import agent_mistakes
 from gateway import events as ev
+from gateway.agent_mistakes import AgentMistake, Refusal
 from gateway.commands import (
     AddMessage,
     AgentAction,
@@ -15,8 +17,10 @@ from gateway.commands import (
     Ignore,
     ListTickets,
     OpenTicket,
+    RateTicket,
     ShowTicket,
     Tell,
+    ThankClosed,
 )
 from gateway.desk import Desk
 from gateway.hours import next_window
@@ -25,7 +29,15 @@ from gateway.outgoing import one_line
 from gateway.people import Agent, Author, Entry, Member
 from gateway.ports import UnitOfWork
 from gateway.replies import Kind
-from gateway.tickets import Move, Status, Ticket, TransitionRefused, format_ref, parse_ref
+from gateway.tickets import (
+    Move,
+    Satisfaction,
+    Status,
+    Ticket,
+    TransitionRefused,
+    format_ref,
+    parse_ref,
+)
 
 LAST_MESSAGES = 5
 MESSAGE_PREVIEW = 700
@@ -58,11 +70,11 @@ def accepted_with(ticket: Ticket | None, *events: ev.Event) -> Outcome:
 
 
 def open_ticket(command: OpenTicket, r: Request) -> Outcome:
-    member = _member(r)
+    member, follows = _member(r), command.follows
     declared = r.desk.languages.parse_title(command.title)
-    language = declared.code if declared else member.language
+    language = follows.language if follows else declared.code if declared else member.language
     ticket = r.uow.tickets.add(one_line(command.title, 200), language, member.member_id,
-                               r.msg.channel, r.now)
+                               r.msg.channel, r.now, follows=follows.number if follows else None)
     _record(r, ticket, Author.MEMBER, member.member_id, command.text, r.msg.attachments)
     if r.msg.bot is not None:
         r.uow.forms.clear(r.msg.user_id)  # the /new form is done
@@ -75,10 +87,7 @@ def add_message(command: AddMessage, r: Request) -> Outcome:
     was_feedback = ticket.status is Status.AWAITING_FEEDBACK
     reopened = ticket.status is Status.CLOSED
     happened: list[ev.Event] = []
-    if reopened:
-        if not ticket.may_reopen(r.now, r.desk.reopen_days):
-            return Outcome(False, "reopen-expired", "tickets", ticket.ref,
-                           events=(ev.ReopenRefused(ticket),))
+    if reopened:  # parsing sends here only what came within policy.reopen_days
         ticket.move(Move.REOPEN, r.now)
         happened.append(ev.TicketReopened(ticket))
     elif was_feedback:
@@ -99,32 +108,49 @@ def close_ticket(command: CloseTicket, r: Request) -> Outcome:
     return accepted_with(ticket, ev.TicketClosed(ticket, ev.ClosedBy.MEMBER, changed=changed))
 
 
+def rate_ticket(command: RateTicket, r: Request) -> Outcome:
+    """Kept on the closed ticket, which stays closed; the latest rating counts."""
+    member, ticket = _member(r), command.ticket
+    first = ticket.satisfaction is None
+    ticket.satisfaction = Satisfaction(command.score, command.comment, r.now)
+    _record(r, ticket, Author.MEMBER, member.member_id, command.text, r.msg.attachments)
+    return Outcome(True, "rated", ticket_ref=ticket.ref, events=(ev.TicketRated(ticket, first),))
+
+
+def thank_closed(command: ThankClosed, r: Request) -> Outcome:
+    """Kept on the ticket, which stays closed; nobody is told."""
+    _record(r, command.ticket, Author.MEMBER, _member(r).member_id, command.text)
+    return Outcome(True, "thanks", ticket_ref=command.ticket.ref)
+
+
 def list_tickets(command: ListTickets, r: Request) -> Outcome:
     tickets = tuple(r.uow.tickets.for_member(_member(r).member_id))
     return accepted_with(None, ev.TicketsListed(tickets))
 
 
 def agent_reply(command: AgentReply, r: Request) -> Outcome:
+    """Acted on whole or not at all: a mistake changes nothing and reaches no member."""
     agent, ticket, actions = r.agent, command.ticket, command.actions
     assert agent is not None
-    try:
-        move = _agent_move(actions, bool(command.text))
-        if (move, ticket.status) == (Move.REOPEN, Status.OPEN):
-            move = None  # already open: nothing changes, nothing to announce
-        elif move is not None:
-            ticket.move(move, r.now)
-    except TransitionRefused as error:
-        return Outcome(False, "agent-command", "tickets", ticket.ref,
-                       events=(ev.AgentCommandRefused(ticket, str(error)),))
+    refusal = agent_mistakes.check(command)
+    chosen = agent_mistakes.move_of(actions)
+    if refusal is None and chosen is not None:
+        try:
+            ticket.move(chosen[1], r.now)
+        except TransitionRefused:  # `/open` on an open ticket, `/feedback` on a closed one
+            refusal = Refusal(AgentMistake.WRONG_STATUS, (chosen[0].value,))
+    if refusal is not None:
+        return Outcome(False, refusal.mistake.value, "tickets", ticket.ref,
+                       events=(ev.AgentCommandRefused(ticket, refusal),))
     note = AgentAction.NOTE in actions
     _record(r, ticket, Author.AGENT, agent.email, command.text or " ".join(sorted(actions)),
             internal=note)
-    if note:
-        return accepted_with(ticket)  # internal: the member hears nothing
-    return accepted_with(ticket, *_agent_events(ticket, move, command.text))
+    move = chosen[1] if chosen else None
+    return accepted_with(ticket, *_agent_events(ticket, move, "" if note else command.text))
 
 
 def _agent_events(ticket: Ticket, move: Move | None, text: str) -> tuple[ev.Event, ...]:
+    """What the member hears; `text` is empty for a /note, which stays internal."""
     if move is Move.REQUEST_FEEDBACK:
         return (ev.FeedbackRequested(ticket, text),)
     if move is Move.CLOSE:
@@ -132,17 +158,6 @@ def _agent_events(ticket: Ticket, move: Move | None, text: str) -> tuple[ev.Even
     if text:  # with /open too: the words matter more than the status change
         return (ev.AgentAnswered(ticket, text),)
     return (ev.TicketReopened(ticket, by_agent=True),) if move is Move.REOPEN else ()
-
-
-def _agent_move(actions: frozenset[AgentAction], has_text: bool) -> Move | None:
-    moves = {AgentAction.FEEDBACK: Move.REQUEST_FEEDBACK, AgentAction.CLOSE: Move.CLOSE,
-             AgentAction.OPEN: Move.REOPEN}
-    chosen = {moves[action] for action in actions if action in moves}
-    if len(chosen) > 1:
-        raise TransitionRefused("use one of /feedback, /close and /open at a time")
-    if not chosen and not has_text:
-        raise TransitionRefused("the reply had neither text nor a command")
-    return chosen.pop() if chosen else None
 
 
 def file_refused(r: Request) -> ev.Answered:

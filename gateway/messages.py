@@ -39,9 +39,6 @@ class AttachmentRef:
     digest: str
 
 
-BUTTON = "button:"  # an OutboundMessage reference on a Telegram row: an inline button's label
-
-
 class UpdateKind(StrEnum):
     MESSAGE = "message"
     EDITED = "edited_message"

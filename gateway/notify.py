@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from gateway import events as ev
+from gateway.buttons import rating_buttons, ticket_button
 from gateway.conversations import Chat
 from gateway.desk import Desk
 from gateway.hours import next_window
 from gateway.messages import AttachmentRef, InboundMessage
-from gateway.outgoing import DAY, Outgoing
+from gateway.outgoing import DAY, Outgoing, one_line
+from gateway.parsing import strip_reply_prefixes
 from gateway.people import Agent, Member
 from gateway.replies import Kind, Reply
-from gateway.tickets import Status, Ticket
+from gateway.tickets import Status, Ticket, format_ref
 
 MAX_BUTTONS = 20
 
@@ -32,14 +34,15 @@ class Audience:
     now: datetime
 
     def tell_member(self, kind: Kind, ticket: Ticket | None,
-                    data: Mapping[str, Any] | None = None, *, auto: bool = True) -> None:
+                    data: Mapping[str, Any] | None = None, *, auto: bool = True,
+                    buttons: Sequence[str] = ()) -> None:
         if self.member is None:
             return
         language = ticket.language if ticket else self.member.language
         base = {"member_name": self.member.name, **(ticket_data(ticket) if ticket else {})}
         self.out.to_member(self.member, Reply(kind, language, {**base, **(data or {})}),
                            ticket=ticket,
-                           answering=self.msg if auto else None, auto=auto)
+                           answering=self.msg if auto else None, auto=auto, buttons=buttons)
 
     def answer(self, kind: Kind, data: Mapping[str, Any] | None = None, *,
                language: str | None = None, ticket_ref: str | None = None,
@@ -62,10 +65,6 @@ def ticket_data(ticket: Ticket) -> dict[str, Any]:
     return {"ref": ticket.ref, "title": ticket.title, "status": ticket.status.value}
 
 
-def agent_error(ref: str, error: str) -> Reply:
-    return Reply(Kind.AGENT_COMMAND_ERROR, "en", {"ref": ref, "error": error})
-
-
 def _about_member(a: Audience, ticket: Ticket, text: str) -> dict[str, Any]:
     member, msg = a.member, a.msg
     return {
@@ -82,12 +81,14 @@ def _about_member(a: Audience, ticket: Ticket, text: str) -> dict[str, Any]:
 def _opened(e: ev.TicketOpened, a: Audience) -> None:
     window = next_window(a.desk.windows, e.ticket.language, a.now)
     rejected = list(a.msg.rejected_attachments) if a.msg else []
-    a.tell_member(Kind.TICKET_OPENED, e.ticket, {
+    follows = format_ref(e.ticket.follows) if e.ticket.follows else ""
+    a.tell_member(Kind.FOLLOW_UP_OPENED if follows else Kind.TICKET_OPENED, e.ticket, {
         "window_start": window[0] if window else None,
-        "window_end": window[1] if window else None, "rejected_attachments": rejected})
+        "window_end": window[1] if window else None, "rejected_attachments": rejected,
+        "follows": follows, "reopen_days": a.desk.reopen_days})
     mismatch = e.detected_language if e.detected_language != e.ticket.language else None
-    a.tell_agents(Kind.AGENT_NEW_TICKET, e.ticket,
-                  {**_about_member(a, e.ticket, e.text), "detected_language": mismatch})
+    a.tell_agents(Kind.AGENT_NEW_TICKET, e.ticket, {
+        **_about_member(a, e.ticket, e.text), "detected_language": mismatch, "follows": follows})
 
 
 def _added(e: ev.MessageAdded, a: Audience) -> None:
@@ -103,20 +104,27 @@ def _reopened(e: ev.TicketReopened, a: Audience) -> None:
     a.tell_member(Kind.TICKET_REOPENED, e.ticket, auto=not e.by_agent)
 
 
-def _reopen_refused(e: ev.ReopenRefused, a: Audience) -> None:
-    if a.msg and a.out.refusal_due("reopen-expired", a.msg):
-        a.tell_member(Kind.REFUSAL_REOPEN_EXPIRED, e.ticket, {"reopen_days": a.desk.reopen_days})
-
-
 def _closed(e: ev.TicketClosed, a: Audience) -> None:
     if e.changed and e.by is not ev.ClosedBy.AGENT:
         about = _about_member(a, e.ticket, e.text)
         a.tell_agents(Kind.AGENT_TICKET_CLOSED, e.ticket, {
             "member_name": about["member_name"], "member_id": about["member_id"],
             "closed_by": e.by.value})
+    # Every close asks for a rating (the member's own too); "already closed" does not.
     a.tell_member(Kind.TICKET_CLOSED, e.ticket, {
-        "closed_by": e.by.value, "text": e.text, "reopen_days": a.desk.reopen_days},
-        auto=e.by is not ev.ClosedBy.AGENT)
+        "closed_by": e.by.value, "text": e.text, "reopen_days": a.desk.reopen_days,
+        "ask_rating": e.changed}, auto=e.by is not ev.ClosedBy.AGENT,
+        buttons=(rating_buttons(e.ticket.ref),) if e.changed else ())
+
+
+def _rated(e: ev.TicketRated, a: Audience) -> None:
+    rating = e.ticket.satisfaction
+    assert rating is not None  # rate_ticket set it
+    if e.first:  # thanked once, however often the member rates again
+        a.tell_member(Kind.RATING_THANKS, e.ticket, {"score": rating.score})
+    a.tell_agents(Kind.AGENT_TICKET_RATED, e.ticket, {
+        "score": rating.score, "comment": rating.comment,
+        "member_name": a.member.name if a.member else "", "member_id": e.ticket.member_id})
 
 
 def _feedback_requested(e: ev.FeedbackRequested, a: Audience) -> None:
@@ -128,8 +136,16 @@ def _answered(e: ev.AgentAnswered, a: Audience) -> None:
 
 
 def _refused(e: ev.AgentCommandRefused, a: Audience) -> None:
-    if a.agent:
-        a.out.to_agent(a.agent, agent_error(e.ticket.ref, e.error), e.ticket)
+    """One answer to the agent's mail, threaded to it; never a word to the member."""
+    ticket, refusal = e.ticket, e.refusal
+    if a.agent is None:
+        return
+    a.out.to_agent(a.agent, Reply(Kind.AGENT_COMMAND_ERROR, "en", {
+        "ref": ticket.ref if ticket else refusal.ref, "title": ticket.title if ticket else "",
+        "status": ticket.status.value if ticket else "", "reason": refusal.mistake.value,
+        "commands": list(refusal.commands),
+        "subject": one_line(strip_reply_prefixes(a.msg.subject), 200) if a.msg else ""}),
+        reason=refusal.mistake, ticket=ticket, answering=a.msg)
 
 
 def _listed(e: ev.TicketsListed, a: Audience) -> None:
@@ -139,16 +155,15 @@ def _listed(e: ev.TicketsListed, a: Audience) -> None:
                                             "opened_at": ticket.opened_at,
                                             "closed_at": ticket.closed_at})
     if a.msg and a.msg.bot:  # with a button for each ticket still open
-        buttons = [t.ref for t in e.tickets if t.status is not Status.CLOSED][:MAX_BUTTONS]
+        buttons = [ticket_button(t.ref) for t in e.tickets
+                   if t.status is not Status.CLOSED][:MAX_BUTTONS]
         a.answer(Kind.TG_TICKETS, groups, buttons=buttons)
     else:
         a.tell_member(Kind.TICKET_LIST, None, groups)
 
 
 def _reminded(e: ev.FeedbackReminded, a: Audience) -> None:
-    since = e.ticket.status_changed_at or a.now
-    a.tell_member(Kind.FEEDBACK_REMINDER, e.ticket,
-                  {"auto_close_at": since + timedelta(days=a.desk.auto_close_days)})
+    a.tell_member(Kind.FEEDBACK_REMINDER, e.ticket, {"auto_close_at": e.closes_at})
 
 
 def _bot_answered(e: ev.Answered, a: Audience) -> None:
@@ -189,6 +204,18 @@ def _agent_in_chat(e: ev.AgentWroteInChat, a: Audience) -> None:
         "agent_name": e.agent_name, "text": e.text}), answer=False)
 
 
+def _chat_moved(e: ev.ChatMoved, a: Audience) -> None:
+    a.out.to_chat(e.chat.telegram_user_id, Reply(Kind.TG_CHAT_POSITION, e.chat.language, {
+        "position": e.position}), answer=False)
+
+
+def _chat_timed_out(e: ev.ChatTimedOut, a: Audience) -> None:
+    a.out.to_chat_agents(e.chat, Reply(Kind.AGENT_CHAT_IDLE_ENDED, "en", {
+        **_chat_data(e.chat, e.member), "minutes": e.minutes}), with_key=False)
+    a.out.to_chat(e.chat.telegram_user_id, Reply(Kind.TG_CHAT_IDLE_ENDED, e.chat.language, {
+        "minutes": e.minutes}), answer=False)
+
+
 def _chat_data(chat: Chat, member: Member | None) -> dict[str, Any]:
     """What agents may trust (a linked member's record) apart from what was only typed."""
     return {"chat_id": chat.id, "linked": member is not None,
@@ -201,8 +228,8 @@ ANNOUNCERS: dict[type[Any], Callable[[Any, Audience], None]] = {
     ev.TicketOpened: _opened,
     ev.MessageAdded: _added,
     ev.TicketReopened: _reopened,
-    ev.ReopenRefused: _reopen_refused,
     ev.TicketClosed: _closed,
+    ev.TicketRated: _rated,
     ev.FeedbackRequested: _feedback_requested,
     ev.AgentAnswered: _answered,
     ev.AgentCommandRefused: _refused,
@@ -214,6 +241,8 @@ ANNOUNCERS: dict[type[Any], Callable[[Any, Audience], None]] = {
     ev.ChatLinesDue: _chat_lines,
     ev.ChatEnded: _chat_ended,
     ev.AgentWroteInChat: _agent_in_chat,
+    ev.ChatMoved: _chat_moved,
+    ev.ChatTimedOut: _chat_timed_out,
 }
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 import re
 import uuid
@@ -13,7 +12,7 @@ from datetime import datetime, timedelta
 from gateway.bounces import suspended
 from gateway.conversations import Chat
 from gateway.desk import Desk
-from gateway.messages import BUTTON, AttachmentRef, Channel, InboundMessage, OutboundMessage
+from gateway.messages import AttachmentRef, Channel, InboundMessage, OutboundMessage
 from gateway.people import Agent, Member, fold_address
 from gateway.ports import UnitOfWork
 from gateway.replies import Kind, Rendered, Reply
@@ -56,8 +55,10 @@ class Outgoing:
         self.sent: list[OutboundMessage] = []
 
     def to_member(self, member: Member, reply: Reply, *, ticket: Ticket | None = None,
-                  answering: InboundMessage | None = None, auto: bool = True) -> None:
-        """On the ticket's channel (else the one the member wrote by), email as the fallback."""
+                  answering: InboundMessage | None = None, auto: bool = True,
+                  buttons: Sequence[str] = ()) -> None:
+        """On the ticket's channel (else the one the member wrote by), email as the fallback;
+        `buttons` (rows from `gateway.buttons`) only show on Telegram."""
         channel = ticket.channel if ticket else answering.channel if answering else Channel.EMAIL
         if channel is Channel.TELEGRAM and member.telegram_user_id is not None:
             recipient = str(member.telegram_user_id)
@@ -66,8 +67,10 @@ class Outgoing:
         if auto and not self._under_cap(recipient):
             return
         key = self._member_key(member, ticket) if channel is Channel.EMAIL else None
+        follows = self._members_last_mail(ticket) if channel is Channel.EMAIL else None
         self._add(recipient, for_channel(reply, channel), channel=channel, ticket=ticket,
-                  answering=answering, key=key, auto=auto)
+                  answering=answering, key=key, auto=auto, follows=follows,
+                  references=tuple(buttons) if channel is Channel.TELEGRAM else ())
 
     def to_address(self, address: str, reply: Reply, answering: InboundMessage) -> None:
         """An automatic reply to a sender who is not (yet) a member: capped like any other.
@@ -79,16 +82,16 @@ class Outgoing:
 
     def to_chat(self, chat_id: int, reply: Reply, *, ticket_ref: str | None = None,
                 buttons: Sequence[str] = (), answer: bool = True) -> None:
-        """A message in a Telegram chat. The bot's answers (`answer`) are counted per chat and
-        stop at `max_messages_per_hour` an hour; an agent's words in a live chat are not."""
+        """A message in a Telegram chat, with rows of `buttons` (`gateway.buttons`). The bot's
+        answers (`answer`) are counted per chat and stop at `max_messages_per_hour` an hour; an
+        agent's words in a live chat are not."""
         if answer:
             count = self._uow.counters.hit(f"{ANSWER_KEY}{chat_id}", HOUR, self._now)
             if count > self._desk.max_messages_per_hour:
                 log.info("bot answer suppressed: cap reached", extra={"count": count})
                 return
         self._add(str(chat_id), for_channel(reply, Channel.TELEGRAM), channel=Channel.TELEGRAM,
-                  ticket_ref=ticket_ref, auto=False,
-                  references=tuple(f"{BUTTON}{label}" for label in buttons))
+                  ticket_ref=ticket_ref, auto=False, references=tuple(buttons))
 
     def acknowledge_button(self, chat_id: int, button_id: str) -> None:
         """Telegram's answerCallbackQuery: stops the client's spinner; not a message."""
@@ -117,27 +120,30 @@ class Outgoing:
             # Stamped automatic, so agents' own out-of-office replies do not come back.
             self._add(address, reply, ticket=ticket, key=key, attachments=tuple(attachments))
 
-    def to_agent(self, agent: Agent, reply: Reply, ticket: Ticket | None) -> None:
-        """An answer to the agent's own mail: once per reason an hour, and capped.
+    def to_agent(self, agent: Agent, reply: Reply, *, reason: str, ticket: Ticket | None,
+                 answering: InboundMessage | None) -> None:
+        """An answer to the agent's own mail: once per reason an hour, and capped. About a
+        ticket it carries the agent's key, so the corrected mail can answer it.
 
         An autoresponder without auto-reply headers on an agent's mailbox answers each of
         these with another mail the gateway cannot act on; this is what stops that loop.
         """
-        about = f"{reply.kind}|{reply.data.get('ref', '')}|{reply.data.get('error', '')}"
-        reason = hashlib.sha256(about.encode())
-        if not self.once_per(f"agent-answer:{reason.hexdigest()[:16]}:{agent.email}", HOUR):
+        if not self.once_per(f"agent-answer:{reason}:{fold_address(agent.email)}", HOUR):
             log.info("answer to an agent suppressed: sent once this hour", extra={
-                "kind": reply.kind})
+                "kind": reply.kind, "reason": reason})
             return
         if self._under_cap(agent.email):
-            self._add(agent.email, reply, ticket=ticket)
+            key = (self._desk.keys.sign(ticket.number, Role.AGENT, agent.email, self._now)
+                   if ticket else None)
+            self._add(agent.email, reply, ticket=ticket, answering=answering, key=key)
 
     def to_member_by_email(self, member: Member, kind: str, rendered: Rendered, *,
                            ticket: Ticket | None, auto: bool) -> None:
         """What another channel refused (the member blocked the bot), already rendered, to the
         member's address: keyed and threaded as `to_member` does by email; counted once before."""
         self._add(member.email, Reply(Kind(kind), member.language), ticket=ticket,
-                  key=self._member_key(member, ticket), auto=auto, rendered=rendered)
+                  key=self._member_key(member, ticket), auto=auto, rendered=rendered,
+                  follows=self._members_last_mail(ticket))
 
     def agent_addresses(self, language: str) -> list[str]:
         """The language's agents whose mail is not suspended, else the default address."""
@@ -162,6 +168,10 @@ class Outgoing:
             return None
         return self._desk.keys.sign(ticket.number, Role.MEMBER, member.email, self._now)
 
+    def _members_last_mail(self, ticket: Ticket | None) -> str | None:
+        """The member's latest mail on the ticket: what a mail to them about it answers."""
+        return self._uow.tickets.latest_member_message_id(ticket) if ticket else None
+
     def _count(self, address: str) -> int:
         return self._uow.counters.hit(f"{AUTO_KEY}{fold_address(address)}", HOUR, self._now)
 
@@ -176,18 +186,23 @@ class Outgoing:
              ticket: Ticket | None = None, answering: InboundMessage | None = None,
              key: str | None = None, reply_to: str | None = None, auto: bool = True,
              attachments: tuple[AttachmentRef, ...] = (), references: tuple[str, ...] = (),
-             ticket_ref: str | None = None, rendered: Rendered | None = None) -> None:
+             ticket_ref: str | None = None, rendered: Rendered | None = None,
+             follows: str | None = None) -> None:
+        """`answering`: the inbound mail this answers; else `follows`, the Message-ID it
+        answers (the member's latest mail on the ticket). Both set In-Reply-To."""
         # After 3 proven hard bounces in the window, mail to the address stops (RELIABILITY 20).
         if channel is Channel.EMAIL and suspended(recipient, self._uow, self._now):
             log.warning("mail to a hard-bouncing address suppressed", extra={"kind": reply.kind})
             return
         rendered = rendered or self._desk.renderer.render(reply)
-        in_reply_to = None
+        in_reply_to = follows
         if ticket:
             references = (thread_root(ticket, self._desk.domain), *references)
         if answering and answering.channel is Channel.EMAIL and "@" in answering.external_id:
             in_reply_to = answering.external_id
-            references = (*references, *answering.references[-8:], in_reply_to)
+            references = (*references, *answering.references[-8:])
+        if in_reply_to:
+            references = (*references, in_reply_to)
         message = OutboundMessage(
             channel=channel,
             recipient=recipient,

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import NamedTuple
 
+from gateway.agent_mistakes import AgentMistake, command_word
+from gateway.closed_tickets import AfterClose, reply_to_closed
 from gateway.commands import (
     AddMessage,
     AgentAction,
@@ -22,7 +25,7 @@ from gateway.messages import InboundMessage
 from gateway.people import Agent, Member
 from gateway.ports import Tickets
 from gateway.replykeys import ReplyKeys, Role, chat_keys_in, keys_in
-from gateway.tickets import Ticket, format_ref, parse_ref
+from gateway.tickets import Status, Ticket, format_ref, parse_ref
 
 LIST_KEYWORDS = frozenset(fold(word) for word in (
     "my tickets", "tickets", "status", "list",  # en
@@ -55,7 +58,7 @@ def first_line(text: str) -> str:
 
 
 def parse_member(msg: InboundMessage, member: Member, tickets: Tickets, keys: ReplyKeys,
-                 address: str, now: datetime) -> Command:
+                 address: str, now: datetime, after: AfterClose) -> Command:
     ticket = _member_ticket(msg, member, tickets, keys, address, now)
     if isinstance(ticket, Unresolved):
         return ticket
@@ -67,6 +70,8 @@ def parse_member(msg: InboundMessage, member: Member, tickets: Tickets, keys: Re
     if first_line(msg.text).lower() == "/close":
         rest = msg.text.strip().split("\n", 1)
         return CloseTicket(ticket, rest[1].strip() if len(rest) > 1 else "")
+    if ticket.status is Status.CLOSED:
+        return reply_to_closed(ticket, msg, member, after, now)
     return AddMessage(ticket, msg.text)
 
 
@@ -101,15 +106,18 @@ def parse_agent(msg: InboundMessage, agent: Agent, tickets: Tickets, keys: Reply
         if chat is None:
             return Ignore("chat-key", rule="telegram-chat")
         return AnswerChat(chat, *split_chat_answer(msg.text))
+    missing = ""
     for key in keys_in(msg.recipients, address):
         verified = (keys.verify(key, agent.email, now)
                     or keys.verify(key, default_address, now))
         if verified and verified.role is Role.AGENT:
             ticket = tickets.get(verified.ticket)
             if ticket:
-                actions, text = split_agent_commands(msg.text)
-                return AgentReply(ticket, actions, text)
-    return Unresolved("agent-key")
+                return AgentReply(ticket, *split_agent_commands(msg.text))
+            missing = format_ref(verified.ticket)
+    if missing:
+        return Unresolved(AgentMistake.NO_SUCH_TICKET, missing)
+    return Unresolved(AgentMistake.NO_KEY)
 
 
 def split_chat_answer(text: str) -> tuple[str, bool]:
@@ -120,8 +128,15 @@ def split_chat_answer(text: str) -> tuple[str, bool]:
     return (rest[1].strip() if len(rest) > 1 else ""), True
 
 
-def split_agent_commands(text: str) -> tuple[frozenset[AgentAction], str]:
-    """Commands on lines of their own at the top; the rest is the message."""
+class AgentCommands(NamedTuple):
+    actions: frozenset[AgentAction]
+    text: str
+    stray: str = ""  # what ended the commands when it reads as one (`/foo`), as written
+
+
+def split_agent_commands(text: str) -> AgentCommands:
+    """Commands on lines of their own at the top; the rest is the message. A top line that
+    starts like a command but is none (`/foo`, `/feedback What browser?`) is `stray`."""
     actions: set[AgentAction] = set()
     lines = text.strip().splitlines()
     while lines:
@@ -134,4 +149,6 @@ def split_agent_commands(text: str) -> tuple[frozenset[AgentAction], str]:
         except ValueError:
             break
         lines.pop(0)
-    return frozenset(actions), "\n".join(lines).strip()
+    rest = "\n".join(lines).strip()
+    first = rest.split(maxsplit=1)[0] if rest else ""
+    return AgentCommands(frozenset(actions), rest, first[:40] if command_word(first) else "")

@@ -14,11 +14,13 @@ class Kind(StrEnum):
 
     # To a member about their ticket, by email or in Telegram.
     TICKET_OPENED = "ticket_opened"
+    FOLLOW_UP_OPENED = "follow_up_opened"  # a new ticket carrying on one too old to reopen
     MESSAGE_ADDED = "message_added"
     TICKET_REOPENED = "ticket_reopened"
     FEEDBACK_REQUESTED = "feedback_requested"
     AGENT_ANSWER = "agent_answer"  # an agent's words, to the member
-    TICKET_CLOSED = "ticket_closed"
+    TICKET_CLOSED = "ticket_closed"  # asks for a rating of the help, 1 to 5
+    RATING_THANKS = "rating_thanks"
     FEEDBACK_REMINDER = "feedback_reminder"
     TICKET_LIST = "ticket_list"
 
@@ -26,7 +28,6 @@ class Kind(StrEnum):
     REFUSAL_UNKNOWN_SENDER = "refusal_unknown_sender"
     REFUSAL_RANK = "refusal_rank"
     REFUSAL_TITLE_LANGUAGE = "refusal_title_language"
-    REFUSAL_REOPEN_EXPIRED = "refusal_reopen_expired"
     REFUSAL_NOT_FOUND = "refusal_not_found"
     REFUSAL_UNREADABLE = "refusal_unreadable"
 
@@ -64,17 +65,21 @@ class Kind(StrEnum):
     TG_CHAT_BAD_EMAIL = "tg_chat_bad_email"
     TG_CHAT_ENGLISH_ONLY = "tg_chat_english_only"
     TG_CHAT_QUEUED = "tg_chat_queued"
+    TG_CHAT_POSITION = "tg_chat_position"  # the queue moved: the member's new place
     TG_CHAT_AGENT = "tg_chat_agent"
     TG_CHAT_ENDED = "tg_chat_ended"
+    TG_CHAT_IDLE_ENDED = "tg_chat_idle_ended"  # nobody wrote for telegram.chat_idle_minutes
     TG_CHAT_NONE = "tg_chat_none"
 
     # To agents, in English.
     AGENT_NEW_TICKET = "agent_new_ticket"
     AGENT_MEMBER_REPLY = "agent_member_reply"
     AGENT_TICKET_CLOSED = "agent_ticket_closed"
+    AGENT_TICKET_RATED = "agent_ticket_rated"
     AGENT_COMMAND_ERROR = "agent_command_error"
     AGENT_CHAT_REQUEST = "agent_chat_request"
     AGENT_CHAT_ENDED = "agent_chat_ended"
+    AGENT_CHAT_IDLE_ENDED = "agent_chat_idle_ended"
     AGENT_TELEGRAM_BLOCKED = "agent_telegram_blocked"
 
     # Not a message: Telegram's answer to a pressed button (stops the client's spinner).
@@ -83,7 +88,9 @@ class Kind(StrEnum):
 
 AGENT_KINDS: frozenset[Kind] = frozenset({
     Kind.AGENT_NEW_TICKET, Kind.AGENT_MEMBER_REPLY, Kind.AGENT_TICKET_CLOSED,
+    Kind.AGENT_TICKET_RATED,
     Kind.AGENT_COMMAND_ERROR, Kind.AGENT_CHAT_REQUEST, Kind.AGENT_CHAT_ENDED,
+    Kind.AGENT_CHAT_IDLE_ENDED,
     Kind.AGENT_TELEGRAM_BLOCKED,
 })
 """Sent to agents: written in English only (en.toml); other languages fall back to it."""

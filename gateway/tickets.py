@@ -91,9 +91,6 @@ class Ticket:
         self.closed_at = now if target is Status.CLOSED else None
         return target
 
-    def may_reopen(self, now: datetime, reopen_days: float) -> bool:
-        return self.closed_at is not None and now - self.closed_at <= timedelta(days=reopen_days)
-
-    def feedback_overdue(self, now: datetime, days: float) -> bool:
-        since = self.status_changed_at or self.opened_at
-        return self.status is Status.AWAITING_FEEDBACK and now - since >= timedelta(days=days)
+    def closed_within(self, now: datetime, days: float) -> bool:
+        """Closed, no more than `days` ago (a reply then reopens it, or rates it)."""
+        return self.closed_at is not None and now - self.closed_at <= timedelta(days=days)

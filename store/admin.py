@@ -103,7 +103,16 @@ def show_ticket(engine: Engine, number: int) -> dict[str, Any] | None:
                 "attachments": [{"filename": f.filename, "content_type": f.content_type,
                                  "size": f.size, "sha256": f.digest} for f in files],
             })
-        return {**ticket_summary(row), "messages": messages}
+        return {**ticket_summary(row), "follows": f"TI-{row.follows}" if row.follows else None,
+                "satisfaction": satisfaction(row), "messages": messages}
+
+
+def satisfaction(row: TicketRow) -> dict[str, Any] | None:
+    """The member's rating of the help, if they gave one."""
+    if row.satisfaction_score is None:
+        return None
+    return {"score": row.satisfaction_score, "comment": row.satisfaction_comment or "",
+            "at": iso(row.satisfaction_at)}
 
 
 _ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")

@@ -64,9 +64,16 @@ class SqlChats:
         return _chat(row) if row else None
 
     def get(self, chat_id: int) -> Chat | None:
+        return self._locked(chat_id, skip_locked=False)
+
+    def get_if_free(self, chat_id: int) -> Chat | None:
+        return self._locked(chat_id, skip_locked=True)
+
+    def _locked(self, chat_id: int, *, skip_locked: bool) -> Chat | None:
         # populate_existing: what another worker committed before we got the lock, not a stale copy.
         row = self._s.exec(select(TelegramChatRow).where(col(TelegramChatRow.id) == chat_id)
-                           .with_for_update().execution_options(populate_existing=True)).first()
+                           .with_for_update(skip_locked=skip_locked)
+                           .execution_options(populate_existing=True)).first()
         return _chat(row) if row else None
 
     def open(self, chat: Chat) -> Chat:
@@ -125,6 +132,20 @@ class SqlChats:
                 col(TelegramChatLineRow.mailed_at).is_(None))),
             or_(col(TelegramChatRow.mailed_at).is_(None),
                 col(TelegramChatRow.mailed_at) <= mailed_before))
+            .order_by(col(TelegramChatRow.id)).limit(limit)).all()
+        return [_chat(row) for row in rows]
+
+    def waiting(self) -> Sequence[Chat]:
+        # populate_existing: the places told as committed now, not as this session first read them.
+        rows = self._s.exec(select(TelegramChatRow).where(
+            col(TelegramChatRow.status) == ChatStatus.WAITING.value)
+            .order_by(col(TelegramChatRow.id)).execution_options(populate_existing=True)).all()
+        return [_chat(row) for row in rows]
+
+    def idle(self, active_before: datetime, limit: int) -> Sequence[Chat]:
+        last = func.coalesce(col(TelegramChatRow.active_at), col(TelegramChatRow.created_at))
+        rows = self._s.exec(select(TelegramChatRow).where(
+            col(TelegramChatRow.status) != ChatStatus.ENDED.value, last <= active_before)
             .order_by(col(TelegramChatRow.id)).limit(limit)).all()
         return [_chat(row) for row in rows]
 

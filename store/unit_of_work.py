@@ -132,10 +132,10 @@ class SqlTickets:
         return [to_ticket(row) for row in rows]
 
     def add(self, title: str, language: str, member_id: str, channel: Channel,
-            opened_at: datetime) -> Ticket:
+            opened_at: datetime, follows: int | None = None) -> Ticket:
         row = TicketRow(title=title, language=language, member_id=member_id,
                         channel=channel.value, status=Status.OPEN.value, opened_at=opened_at,
-                        status_changed_at=opened_at)
+                        status_changed_at=opened_at, follows=follows)
         self._s.add(row)
         self._s.flush()
         return to_ticket(row)
@@ -174,6 +174,14 @@ class SqlTickets:
         return [Entry(Author(row.author_kind), row.author, Channel(row.channel), row.text,
                       row.external_id, row.internal, at=aware(row.created_at))
                 for row in reversed(rows)]
+
+    def latest_member_message_id(self, ticket: Ticket) -> str | None:
+        return self._s.exec(select(MessageRow.external_id).where(
+            col(MessageRow.ticket_number) == ticket.number,
+            col(MessageRow.author_kind) == Author.MEMBER.value,
+            col(MessageRow.channel) == Channel.EMAIL.value,
+            col(MessageRow.external_id).contains("@"))
+            .order_by(col(MessageRow.id).desc()).limit(1)).first()
 
 
 MAX_LOOKUP = 20  # Message-IDs looked up for one delivery report

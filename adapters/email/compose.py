@@ -10,9 +10,10 @@ as a single, plain addr-spec.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
@@ -97,11 +98,12 @@ def compose(
     _put(out, "Subject", _fold_text(sanitize_subject(msg.subject), len("Subject: ")))
     _put(out, "Date", [format_datetime(now.astimezone(UTC))])
     _put(out, "Message-ID", [_msg_id(msg.message_id, "message_id")])
-    if msg.in_reply_to:
-        _put(out, "In-Reply-To", [_msg_id(msg.in_reply_to, "in_reply_to")])
-    if msg.references:
-        ids = [_msg_id(ref, "references") for ref in msg.references]
-        _put(out, "References", _fold_words(ids, len("References: ")))
+    answered = _thread_ids((msg.in_reply_to,) if msg.in_reply_to else (), "in_reply_to")
+    if answered:
+        _put(out, "In-Reply-To", answered)
+    thread = _thread_ids(msg.references, "references")
+    if thread:
+        _put(out, "References", _fold_words(thread, len("References: ")))
     if msg.reply_to:
         _put(out, "Reply-To", [checked_address(msg.reply_to, "reply_to")])
     if msg.auto:
@@ -257,6 +259,19 @@ def _phrase_words(name: str) -> list[str]:
     if run:
         words.extend(_encoded_words(" ".join(run)))
     return words
+
+
+def _thread_ids(values: Sequence[str], what: str) -> list[str]:
+    """Other people's Message-IDs we thread to: a line break or NUL is an injection attempt
+    (raise); an id RFC 5322 does not allow (a quote, a parenthesis) is only left out, so one
+    odd id from a member's client cannot stop every mail about the ticket."""
+    ids = []
+    for value in values:
+        if _FORBIDDEN.search(value):
+            raise ValueError(f"{what} contains a line break or NUL")
+        with contextlib.suppress(ValueError):
+            ids.append(_msg_id(value, what))
+    return ids
 
 
 def _msg_id(value: str, what: str) -> str:

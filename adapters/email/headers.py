@@ -195,5 +195,5 @@ def message_ids(value: str | None) -> list[str]:
     """Message ids in a Message-ID/In-Reply-To/References value, without <>."""
     if not value:
         return []
-    found = re.findall(r"<([^<>\s]{1,250})>", value[:MAX_HEADER_VALUE])
+    found = re.findall(r"<([^<>\s\x00-\x1f\x7f]{1,250})>", value[:MAX_HEADER_VALUE])
     return [m for m in found if "@" in m or len(m) > 8]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from adapters.telegram.chat import flush_overdue_chats
+from adapters.telegram.chat import tend_chats
 from gateway.desk import Desk
 from gateway.followup import follow_up
 from gateway.ports import Clock
@@ -28,6 +28,6 @@ class SchedulerRunner:
             uow.commit()
         return changed
 
-    def flush_chats(self) -> int:
-        """Mail the Telegram chat lines whose batch is due when nobody writes to push them out."""
-        return flush_overdue_chats(self.engine, self.blobs, self.desk, self.clock.now())
+    def tend_chats(self) -> int:
+        """Telegram live chats: batches due mailed, idle chats ended, queue places told."""
+        return tend_chats(self.engine, self.blobs, self.desk, self.clock.now())

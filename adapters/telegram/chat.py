@@ -15,11 +15,12 @@ from store.unit_of_work import SqlUnitOfWork
 log = logging.getLogger(__name__)
 
 
-def flush_overdue_chats(engine: Engine, blobs: BlobStore, desk: Desk, now: datetime) -> int:
-    """Mail the chat lines whose batch is due when nobody writes to push them out."""
+def tend_chats(engine: Engine, blobs: BlobStore, desk: Desk, now: datetime) -> int:
+    """Mail the chat lines whose batch is due when nobody writes to push them out, end idle
+    chats and tell waiting members their new place in the queue (`gateway.live_chat.tend`)."""
     with SqlUnitOfWork(engine, blobs) as uow:
-        count = live_chat.flush_overdue(uow, desk, now)
+        count = live_chat.tend(uow, desk, now)
         uow.commit()
     if count:
-        log.info("telegram chat lines mailed", extra={"chats": count})
+        log.info("telegram chats tended", extra={"events": count})
     return count

@@ -19,9 +19,10 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParam
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from adapters.telegram import fallback
+from gateway.buttons import keyboard
 from gateway.desk import Desk
 from gateway.errors import DeliveryError
-from gateway.messages import BUTTON, OutboundMessage
+from gateway.messages import OutboundMessage
 from gateway.ports import Clock, UnitOfWork
 from gateway.replies import Kind
 from store.telegram_state import record_sent
@@ -54,11 +55,11 @@ def telegram_text(message: OutboundMessage) -> str:
 
 
 def _buttons(message: OutboundMessage) -> InlineKeyboardMarkup | None:
-    refs = [r[len(BUTTON):] for r in message.references if r.startswith(BUTTON)]
-    if not refs:
+    rows = keyboard(message.references)
+    if not rows:
         return None
-    return InlineKeyboardMarkup([[InlineKeyboardButton(ref, callback_data=f"t:{ref}")]
-                                 for ref in refs])
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)
+                                  for label, data in row] for row in rows])
 
 
 def _seconds(value: float | timedelta) -> float:

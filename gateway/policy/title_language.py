@@ -18,6 +18,7 @@ def check(ctx: PolicyContext) -> Verdict | None:
     # Explain in the language the text appears to be written in.
     language = ctx.desk.detector.detect(f"{command.title}\n{command.text}") or ctx.member.language
     data = {
+        "member_name": ctx.member.name,
         "title": command.title,
         "example": ctx.desk.languages.example(language),
         "languages": ctx.desk.languages.names(),

@@ -304,3 +304,10 @@ def test_long_lines_and_non_ascii_bodies_are_quoted_printable() -> None:
     parsed = _parse(_compose(_message(text=text)))
     assert parsed["Content-Transfer-Encoding"] == "quoted-printable"
     assert _text(parsed) == text
+
+
+def test_an_id_we_thread_to_that_rfc_5322_forbids_is_left_out_not_fatal() -> None:
+    sent = _parse(_compose(_message(in_reply_to='<"odd"@client.example>',
+                                    references=("ok@example.org", "(paren)@client.example"))))
+    assert sent["In-Reply-To"] is None
+    assert str(sent["References"]) == "<ok@example.org>"

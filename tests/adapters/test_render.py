@@ -94,6 +94,19 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "text": "The order went through now.",
         "member_name": "Anna de Vries",
         "reopen_days": 14,
+        "ask_rating": True,
+    },
+    "rating_thanks": {"ref": REF, "title": TITLE, "member_name": "Anna de Vries", "score": 4},
+    "follow_up_opened": {
+        "ref": REF,
+        "title": TITLE,
+        "status": "open",
+        "follows": "TI-41",
+        "reopen_days": 14,
+        "window_start": WINDOW_START,
+        "window_end": WINDOW_END,
+        "member_name": "Anna de Vries",
+        "rejected_attachments": [],
     },
     "feedback_reminder": {
         "ref": REF,
@@ -109,7 +122,6 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "example": "Nederlands - Kan bestelling niet verwerken",
         "languages": ["Nederlands", "English", "Dansk", "Français", "Čeština", "suomi"],
     },
-    "refusal_reopen_expired": {"ref": REF, "title": TITLE, "reopen_days": 14},
     "refusal_not_found": {"ref": "TI-999"},
     "refusal_unreadable": {},
     "link_code": {"code": "493021", "minutes": 10},
@@ -125,6 +137,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "text": "Ik kan mijn bestelling niet afronden.",
         "attachments": ["screenshot.png"],
         "rejected_attachments": ["setup.exe"],
+        "follows": "TI-41",
     },
     "agent_member_reply": {
         "ref": REF,
@@ -148,8 +161,24 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "member_id": "1234567",
         "closed_by": "member",
     },
-    "agent_command_error": {"ref": REF, "error": "/feedback needs a question for the member."},
+    "agent_ticket_rated": {
+        "ref": REF,
+        "title": TITLE,
+        "status": "closed",
+        "member_name": "Anna de Vries",
+        "member_id": "1234567",
+        "score": 2,
+        "comment": "Slow, but it works now.",
+    },
+    "agent_command_error": {"ref": REF, "title": TITLE, "status": "open",
+                            "reason": "feedback-without-question", "commands": ["/feedback"],
+                            "subject": f"Re: [{REF}] {TITLE}"},
 }
+
+
+def _flat(text: str) -> str:
+    """`text` with its line breaks (and runs of spaces) as single spaces: as one reads it."""
+    return " ".join(text.split())
 
 
 def _load(lang: str) -> dict[str, Any]:
@@ -210,7 +239,7 @@ def test_every_kind_renders(renderer: TemplateRenderer, lang: str, kind: str) ->
 
 
 @pytest.mark.parametrize("lang", LANGUAGE_FILES)
-@pytest.mark.parametrize("kind", sorted(TICKET_MAIL_KINDS | {"refusal_reopen_expired"}))
+@pytest.mark.parametrize("kind", sorted(TICKET_MAIL_KINDS | {"follow_up_opened", "rating_thanks"}))
 def test_ticket_mail_starts_with_marker_and_threads(
     renderer: TemplateRenderer, lang: str, kind: str
 ) -> None:
@@ -229,7 +258,7 @@ def test_ticket_opened_has_everything(renderer: TemplateRenderer, lang: str) -> 
     out = renderer.render(Reply("ticket_opened", lang, SAMPLES["ticket_opened"]))
     assert REF in out.text
     assert data["statuses"]["open"] in out.text
-    assert data["strings"]["scope"] in out.text
+    assert data["strings"]["scope"] in _flat(out.text)  # wrapped in the mail
     assert "/close" in out.text
     assert "setup.exe" in out.text
     assert "huge.mov" in out.text
@@ -383,9 +412,9 @@ def test_link_code_and_refusals(renderer: TemplateRenderer) -> None:
 
 
 def test_czech_plural_forms(renderer: TemplateRenderer) -> None:
-    one = {**SAMPLES["refusal_reopen_expired"], "reopen_days": 1}
-    assert "1 dnem" in renderer.render(Reply("refusal_reopen_expired", "cs", one)).text
-    many = renderer.render(Reply("refusal_reopen_expired", "cs", SAMPLES["refusal_reopen_expired"]))
+    one = {**SAMPLES["follow_up_opened"], "reopen_days": 1}
+    assert "1 dnem" in renderer.render(Reply("follow_up_opened", "cs", one)).text
+    many = renderer.render(Reply("follow_up_opened", "cs", SAMPLES["follow_up_opened"]))
     assert "14 dny" in many.text
 
 
@@ -414,7 +443,7 @@ def test_telegram_ticket_opened_does_not_speak_of_email(
 
 
 @pytest.mark.parametrize("lang", LANGUAGE_FILES)
-@pytest.mark.parametrize("kind", sorted(TICKET_MAIL_KINDS | {"refusal_reopen_expired"}))
+@pytest.mark.parametrize("kind", sorted(TICKET_MAIL_KINDS | {"follow_up_opened", "rating_thanks"}))
 def test_ticket_messages_in_telegram_do_not_speak_of_email(
     renderer: TemplateRenderer, lang: str, kind: str
 ) -> None:
@@ -425,3 +454,125 @@ def test_ticket_messages_in_telegram_do_not_speak_of_email(
     for word in email_words:
         assert word not in text, f"{word!r} in {lang}/{kind}"
     assert REF.lower() in text
+
+
+# ------------------------------------ Texts (CONTRACT §10): wrapping, day counts, greetings
+
+WIDTH = 76
+MAIL_KINDS = sorted(kind for kind in MEMBER_KINDS | AGENT_KINDS if not kind.startswith("tg_"))
+MEMBER_MAIL_KINDS = sorted(set(MAIL_KINDS) & MEMBER_KINDS)
+# What members and agents write: long, over several lines, spaced their way.
+WRITTEN_TITLE = ("Nederlands - De bestelling voor ons nieuwe kantoor in Utrecht blijft hangen bij "
+                 "de betaalstap")
+WRITTEN_TEXT = (
+    "Goedemorgen,\n"
+    "\n"
+    "Ik heb het vanochtend opnieuw geprobeerd en het bestelformulier weigert nog steeds het "
+    "afleveradres van ons nieuwe kantoor, met dezelfde foutmelding als vorige week.\n"
+    "   Foutcode:   E-4021   (zie bijlage)\n"
+    "> Op 3 maart schreef u: wis uw cache en probeer het opnieuw, dan zou het moeten werken.\n"
+    "Anna"
+)
+WRITTEN_PARTS = [WRITTEN_TITLE, *WRITTEN_TEXT.splitlines()]
+
+
+def _sample(kind: str) -> dict[str, Any]:
+    from tests.telegram.test_templates import DATA  # the Telegram channel's mail kinds
+
+    return SAMPLES.get(kind, DATA)
+
+
+def _as_sent(value: Any, key: str = "") -> Any:
+    """A sample as the core sends it: day counts are floats (settings), and what people wrote
+    (titles, messages, comments, chat lines) is long and runs over several lines."""
+    if isinstance(value, dict):
+        return {k: _as_sent(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_sent(v, key) for v in value]
+    if key.endswith("_days") and isinstance(value, int):
+        return float(value)
+    if key in ("title", "subject") and value:
+        return WRITTEN_TITLE
+    if key in ("text", "comment") and value:
+        return WRITTEN_TEXT
+    return value
+
+
+def _overlong(text: str) -> list[str]:
+    """Lines over 76 characters that are not long because of what someone wrote."""
+    return [line for line in text.splitlines() if len(line) > WIDTH and not any(
+        part in line and len(line) - len(part) <= WIDTH for part in WRITTEN_PARTS
+        if len(part) > WIDTH // 2)]
+
+
+@pytest.mark.parametrize("lang", LANGUAGE_FILES)
+@pytest.mark.parametrize("kind", MAIL_KINDS)
+def test_mail_is_wrapped_at_76_and_days_are_whole_numbers(
+    renderer: TemplateRenderer, lang: str, kind: str
+) -> None:
+    data = _as_sent(_sample(kind))
+    out = renderer.render(Reply(kind, lang, data))
+    assert _overlong(out.text) == [], f"{lang}/{kind}"
+    for key, days in data.items():
+        if key.endswith("_days"):
+            assert f"{days:g}" in out.text
+            assert f"{days:g}.0" not in out.text and f"{days:g},0" not in out.text
+
+
+@pytest.mark.parametrize("lang", LANGUAGE_FILES)
+@pytest.mark.parametrize("kind", ["agent_answer", "feedback_requested", "ticket_closed",
+                                  "agent_new_ticket", "agent_member_reply"])
+def test_what_people_wrote_is_left_as_written(
+    renderer: TemplateRenderer, lang: str, kind: str
+) -> None:
+    out = renderer.render(Reply(kind, lang, _as_sent(SAMPLES[kind])))
+    assert WRITTEN_TEXT in out.text
+
+
+def test_a_chat_line_is_left_as_written(renderer: TemplateRenderer) -> None:
+    from tests.telegram.test_templates import DATA
+
+    line = WRITTEN_TEXT.splitlines()[2]  # 160 characters
+    data = {**DATA, "lines": [{"at": "13:00:00", "text": line},
+                              {"at": "13:00:05", "text": "en het adres is Kanaalweg 12"}]}
+    out = renderer.render(Reply("agent_chat_request", "en", data))
+    assert f"[13:00:00 GMT] {line}\n[13:00:05 GMT] en het adres is Kanaalweg 12\n" in out.text
+
+
+@pytest.mark.parametrize("lang", LANGUAGE_FILES)
+def test_a_closing_notice_counts_days_as_people_do(renderer: TemplateRenderer, lang: str) -> None:
+    words = {"en": "14 days", "nl": "14 dagen", "da": "14 dage", "de": "14 Tagen",
+             "fr": "14 jours", "es": "14 días", "cs": "14 dnů", "fi": "14 päivän"}
+    out = renderer.render(Reply("ticket_closed", lang, {**SAMPLES["ticket_closed"],
+                                                        "reopen_days": 14.0}))
+    assert words[lang] in _flat(out.text)
+    assert "14.0" not in out.text and "14,0" not in out.text
+
+
+def test_fractions_of_days_are_written_the_languages_way(renderer: TemplateRenderer) -> None:
+    def closing(lang: str, days: float) -> str:
+        data = {**SAMPLES["ticket_closed"], "reopen_days": days}
+        return _flat(renderer.render(Reply("ticket_closed", lang, data)).text)
+
+    assert "1.5 days" in closing("en", 1.5)
+    assert "1,5 dagen" in closing("nl", 1.5)
+    assert "1 day " in closing("en", 1.0)
+    assert "do 1 dne " in closing("cs", 1.0)  # one, not the decimal form
+
+
+@pytest.mark.parametrize("lang", LANGUAGE_FILES)
+@pytest.mark.parametrize("kind", MEMBER_MAIL_KINDS)
+def test_a_known_member_is_greeted_by_name(renderer: TemplateRenderer, lang: str, kind: str) -> None:
+    data = {**_sample(kind), "member_name": "Zofia Wiśniewska"}
+    out = renderer.render(Reply(kind, lang, data))
+    greeting = next(line for line in out.text.splitlines() if line and not line.startswith("##-"))
+    assert "Zofia Wiśniewska" in greeting, f"{lang}/{kind}: {greeting!r}"
+
+
+def test_telegram_texts_are_not_wrapped(renderer: TemplateRenderer) -> None:
+    scope = _load("en")["strings"]["scope"]  # 119 characters
+    assert len(scope) > WIDTH
+    assert scope in _in_telegram(renderer, "ticket_opened", "en").splitlines()
+    mail = renderer.render(Reply("ticket_opened", "en", SAMPLES["ticket_opened"]))
+    assert scope not in mail.text
+    assert scope in _flat(mail.text)

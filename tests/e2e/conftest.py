@@ -18,10 +18,14 @@ __all__ = ["SUPPORT", "Gateway", "Sink"]
 
 
 @pytest.fixture
-def gateway(tmp_path: Path, database_url: str, engine: Engine) -> Iterator[Gateway]:
+def gateway(tmp_path: Path, database_url: str, engine: Engine,
+            request: pytest.FixtureRequest) -> Iterator[Gateway]:
+    """`@pytest.mark.settings(KEY=value)` adds environment settings."""
     seed(engine, ANNA, replace(BO, rank="Manager", language="da"), PIET)
     port = free_port()
-    env = gateway_env(tmp_path, database_url, "e2e-secret", GATEWAY_SMTP__PORT=str(port))
+    marker = request.node.get_closest_marker("settings")
+    env = gateway_env(tmp_path, database_url, "e2e-secret", GATEWAY_SMTP__PORT=str(port),
+                      **(marker.kwargs if marker else {}))
     gw = Gateway(tmp_path, env, port=port, engine=engine)
     gw.start()
     yield gw

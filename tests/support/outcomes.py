@@ -40,3 +40,8 @@ def assert_no_outbox_rows_to(engine: Engine, recipient: str, *, besides: frozens
     queued = [(r.kind, r.status) for r in outbox.rows(engine)
               if r.recipient == recipient and r.kind not in besides]
     assert queued == [], f"outbox rows to {recipient}: {queued}"
+
+
+def kinds_to(engine: Engine, recipient: str) -> list[str]:
+    """The kinds of every outbox row queued for `recipient`, oldest first."""
+    return [r.kind for r in reversed(outbox.rows(engine)) if r.recipient == recipient]

@@ -88,7 +88,7 @@ def desk_env(tmp_path: Path, database_url: str, base_url: str, **extra: str) -> 
     return gateway_env(tmp_path, database_url, "tg-secret", GATEWAY_SMTP__PORT=str(free_port()),
                        GATEWAY_TELEGRAM__ENABLED="true", GATEWAY_TELEGRAM__TOKEN=TOKEN,
                        GATEWAY_TELEGRAM__BASE_URL=base_url, GATEWAY_TELEGRAM__POLL_TIMEOUT="1",
-                       GATEWAY_HOURS__WINDOWS=ALWAYS_OPEN, **extra)
+                       **{"GATEWAY_HOURS__WINDOWS": ALWAYS_OPEN, **extra})
 
 
 def seed(engine: Engine) -> None:

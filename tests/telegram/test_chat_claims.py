@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from adapters.clock import UtcClock
 from adapters.runtime import make_desk
-from adapters.telegram.chat import flush_overdue_chats
+from adapters.telegram.chat import tend_chats
 from config.settings import load_settings
 from store import outbox
 from store.blobs import BlobStore
@@ -128,9 +128,9 @@ def test_a_scheduler_pass_mails_lines_left_waiting(
             monkeypatch.setenv(key, value)
     settings = load_settings()
     blobs = BlobStore(settings.data_dir / "blobs")
-    assert flush_overdue_chats(desk.engine, blobs, make_desk(settings), UtcClock().now()) == 0
+    assert tend_chats(desk.engine, blobs, make_desk(settings), UtcClock().now()) == 0
     window_passes(desk)
-    assert flush_overdue_chats(desk.engine, blobs, make_desk(settings), UtcClock().now()) == 1
+    assert tend_chats(desk.engine, blobs, make_desk(settings), UtcClock().now()) == 1
     batch = desk.mail_to(AGENT)
     assert chat_lines(batch) == ["first", "second", "third"]
     desk.send(u.message(STRANGER, "fourth"))

@@ -17,7 +17,7 @@ from gateway.desk import Desk
 from gateway.hours import make_window
 from gateway.languages import Language, LanguageTable
 from gateway.messages import Attachment, Channel, InboundMessage, OutboundMessage, SentMail
-from gateway.people import Agent, Entry, Member
+from gateway.people import Agent, Author, Entry, Member
 from gateway.replies import Rendered, Reply
 from gateway.replykeys import ReplyKeys
 from gateway.service import Outcome, handle_inbound
@@ -201,9 +201,9 @@ class FakeTickets:
                 and (t.status_changed_at or t.opened_at) <= before]
 
     def add(self, title: str, language: str, member_id: str, channel: Channel,
-            opened_at: datetime) -> Ticket:
+            opened_at: datetime, follows: int | None = None) -> Ticket:
         ticket = Ticket(next(self._numbers), title, language, member_id, channel, Status.OPEN,
-                        opened_at, status_changed_at=opened_at)
+                        opened_at, status_changed_at=opened_at, follows=follows)
         self._tickets[ticket.number] = ticket
         return dataclasses.replace(ticket)
 
@@ -220,6 +220,12 @@ class FakeTickets:
         visible = [dataclasses.replace(entry, attachments=(), at=at)
                    for entry, at in self.entries.get(ticket.number, []) if not entry.internal]
         return visible[-limit:] if limit > 0 else []
+
+    def latest_member_message_id(self, ticket: Ticket) -> str | None:
+        mails = [entry.external_id for entry, _ in self.entries.get(ticket.number, [])
+                 if entry.author_kind is Author.MEMBER and entry.channel is Channel.EMAIL
+                 and "@" in entry.external_id]
+        return mails[-1] if mails else None
 
     # Test helpers, not part of the port.
     def put(self, ticket: Ticket) -> Ticket:

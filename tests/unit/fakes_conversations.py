@@ -54,6 +54,7 @@ class FakeChats:
     def __init__(self) -> None:
         self.chats: dict[int, Chat] = {}
         self.lines: list[_Line] = []
+        self.held: set[int] = set()  # chats another transaction has locked
         self._ids = itertools.count(1)
 
     def current(self, user_id: int) -> Chat | None:
@@ -64,6 +65,9 @@ class FakeChats:
     def get(self, chat_id: int) -> Chat | None:
         chat = self.chats.get(chat_id)
         return dataclasses.replace(chat) if chat else None
+
+    def get_if_free(self, chat_id: int) -> Chat | None:
+        return None if chat_id in self.held else self.get(chat_id)
 
     def open(self, chat: Chat) -> Chat:
         stored = dataclasses.replace(chat, id=next(self._ids))
@@ -98,6 +102,15 @@ class FakeChats:
                if c.status is not ChatStatus.ENDED and c.id in waiting
                and (c.mailed_at is None or c.mailed_at <= mailed_before)]
         return [dataclasses.replace(c) for c in due[:limit]]
+
+    def waiting(self) -> Sequence[Chat]:
+        return [dataclasses.replace(c) for c in sorted(self.chats.values(), key=lambda c: c.id)
+                if c.status is ChatStatus.WAITING]
+
+    def idle(self, active_before: datetime, limit: int) -> Sequence[Chat]:
+        idle = [c for c in sorted(self.chats.values(), key=lambda c: c.id)
+                if c.status is not ChatStatus.ENDED and (c.active_at or c.created_at) <= active_before]
+        return [dataclasses.replace(c) for c in idle[:limit]]
 
 
 class FakeLinks:

@@ -1,10 +1,13 @@
-"""Properties of split_agent_commands: commands only from the top block of an agent's reply."""
+"""Properties of split_agent_commands: commands only from the top block of an agent's reply,
+and what looks like a command there but is none (`/foo`) reported, never sent on as text."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gateway.agent_mistakes import command_word
 from gateway.commands import AgentAction
 from gateway.parsing import split_agent_commands
 
@@ -41,7 +44,7 @@ SETTINGS = settings(max_examples=200, deadline=None)
 @given(top=top_blocks, body=bodies)
 def test_the_top_block_gives_the_commands_and_the_rest_is_the_text(
         top: list[tuple[str, AgentAction | None]], body: str) -> None:
-    actions, text = split_agent_commands("\n".join([*(line for line, _ in top), body]))
+    actions, text, _ = split_agent_commands("\n".join([*(line for line, _ in top), body]))
     assert actions == {action for _, action in top if action is not None}
     assert text == body.strip()
 
@@ -53,7 +56,7 @@ def test_a_command_after_the_first_text_line_is_text(
         first: str, before: list[str], after: list[str], command: tuple[str, AgentAction],
         quote: str) -> None:
     line, _ = command
-    actions, text = split_agent_commands("\n".join([first, *before, quote + line, *after]))
+    actions, text, _ = split_agent_commands("\n".join([first, *before, quote + line, *after]))
     assert actions == frozenset()
     assert quote + line.rstrip() in text
 
@@ -63,17 +66,17 @@ def test_a_command_after_the_first_text_line_is_text(
 def test_a_quoted_command_at_the_top_is_not_a_command(
         command: tuple[str, AgentAction], quote: str, body: str) -> None:
     line, _ = command
-    actions, text = split_agent_commands(f"{quote}{line.strip()}\n{body}")
-    assert actions == frozenset()
+    actions, text, stray = split_agent_commands(f"{quote}{line.strip()}\n{body}")
+    assert (actions, stray) == (frozenset(), "")
     assert text.startswith(f"{quote}{line.strip()}")
 
 
 @SETTINGS
 @given(text=st.text(alphabet=line_chars | st.just("\n"), max_size=200))
 def test_the_text_never_starts_with_a_command_and_splitting_again_changes_nothing(text: str) -> None:
-    _, rest = split_agent_commands(text)
+    _, rest, stray = split_agent_commands(text)
     assert not rest or not is_command(rest.splitlines()[0])
-    assert split_agent_commands(rest) == (frozenset(), rest)
+    assert split_agent_commands(rest) == (frozenset(), rest, stray)
 
 
 @SETTINGS
@@ -83,21 +86,47 @@ def test_text_whose_first_line_does_not_start_with_a_slash_has_no_commands(text:
     if stripped.startswith("/"):
         text = "x" + text
         stripped = text.strip()
-    actions, rest = split_agent_commands(text)
-    assert actions == frozenset()
+    actions, rest, stray = split_agent_commands(text)
+    assert (actions, stray) == (frozenset(), "")
     assert rest == stripped
 
 
 @SETTINGS
 @given(top=st.lists(command_lines(), max_size=3),
-       unknown=st.from_regex(r"/[a-z]{1,12}", fullmatch=True).filter(lambda w: w not in COMMAND_WORDS),
-       later=st.lists(command_lines(), min_size=1, max_size=3), body=bodies)
-def test_an_unknown_slash_word_ends_the_commands_and_stays_in_the_text(
+       unknown=st.from_regex(r"/[a-zA-Z]{1,12}[.:!]?", fullmatch=True).filter(
+           lambda w: w not in COMMAND_WORDS),
+       later=st.lists(command_lines(), max_size=3), body=bodies)
+def test_an_unknown_slash_word_ends_the_commands_and_is_reported_as_written(
         top: list[tuple[str, AgentAction]], unknown: str, later: list[tuple[str, AgentAction]],
         body: str) -> None:
-    """The API has no 'unknown command' report: `/foo` is the first line of the message."""
     message = "\n".join([*(line for line, _ in top), unknown, *(line for line, _ in later), body])
-    actions, text = split_agent_commands(message)
+    actions, text, stray = split_agent_commands(message)
     assert actions == {action for _, action in top}
+    assert stray == unknown
     assert text.splitlines()[0] == unknown
-    assert len(text.splitlines()) == len(later) + 1 + len(body.strip().splitlines())
+
+
+@SETTINGS
+@given(command=command_lines(), words=first_text_lines)
+def test_a_command_with_text_on_its_line_is_reported_not_taken(
+        command: tuple[str, AgentAction], words: str) -> None:
+    line, _ = command
+    actions, _, stray = split_agent_commands(f"{line} {words}")
+    assert actions == frozenset()
+    assert command_word(stray) == line.strip().lower()
+
+
+@SETTINGS
+@given(text=st.text(alphabet=line_chars | st.just("\n"), max_size=200))
+def test_the_stray_word_is_the_texts_first_word_when_it_reads_as_a_command(text: str) -> None:
+    _, rest, stray = split_agent_commands(text)
+    first = rest.split(maxsplit=1)[0] if rest else ""
+    assert stray == (first[:40] if command_word(first) else "")
+    assert not stray or rest.startswith(stray)
+
+
+@pytest.mark.parametrize(("token", "word"), [
+    ("/foo", "/foo"), ("/Close.", "/close"), ("/FEEDBACK:", "/feedback"), ("/usr/bin", ""),
+    ("/", ""), ("/2fa", ""), ("/naïve", ""), ("close", ""), ("//close", "")])
+def test_what_reads_as_a_command_word(token: str, word: str) -> None:
+    assert command_word(token) == word

@@ -42,8 +42,9 @@ def test_answers_to_an_agent_are_capped_across_reasons() -> None:
     for n in range(3):  # Finnish: the default address is told, Eric (en, da) is not
         world.send("alice@members.example", f"Suomi - Ei toimi {n}", "Tilaus ei toimi.")
         notes += [m for m in world.take() if m.recipient == DEFAULT_AGENTS]
-    for note in notes:  # Eric uses the shared key, each time with a refused command
-        world.send(ERIC.email, f"Re: {note.subject}", "/close\n/feedback\nHuh?",
+    mistakes = ("/close\n/feedback\nHuh?", "/foo", "/feedback")  # three reasons
+    for note, mistake in zip(notes, mistakes, strict=True):  # Eric uses the shared key
+        world.send(ERIC.email, f"Re: {note.subject}", mistake,
                    recipients=(note.reply_to,), references=(note.message_id,))
     errors = [m for m in world.take() if m.recipient == ERIC.email]
     assert [m.kind for m in errors] == ["agent_command_error"] * 2

@@ -159,7 +159,7 @@ def test_tickets_list_and_a_ticket_button(linked: World) -> None:
     world.take()
     say(world, USER, "/tickets")
     [listing] = world.take()
-    assert listing.kind == "tg_tickets" and listing.references == ("button:TI-1",)
+    assert listing.kind == "tg_tickets" and listing.references == ("button:t:TI-1",)
     say(world, USER, kind=UpdateKind.BUTTON, button="t:TI-1", button_id="cb-1")
     sent = world.take()
     assert [m.kind for m in sent] == [Kind.TG_CALLBACK_ANSWER, "tg_ticket"]

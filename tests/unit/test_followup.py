@@ -7,7 +7,7 @@ from gateway.messages import Channel
 from gateway.people import Author
 from gateway.tickets import Move, Status, Ticket
 
-from .fakes import ALICE, ANNA, NOW, World
+from .fakes import ALICE, ANNA, NOW, FakeClock, World
 
 
 def awaiting(world: World, number: int = 1, since: timedelta = timedelta()) -> Ticket:
@@ -79,11 +79,52 @@ def test_a_new_feedback_request_earns_a_new_reminder(world: World) -> None:
     assert kinds(world) == [(ALICE.email, "feedback_reminder")]
 
 
-def test_long_overdue_ticket_is_closed_without_a_reminder(world: World) -> None:
-    awaiting(world, since=timedelta(days=20))
+def test_after_downtime_over_both_dates_the_reminder_comes_first_and_the_close_later(
+        world: World) -> None:
+    awaiting(world, since=timedelta(days=20))  # the gateway was down from before day 3 to day 20
+    assert run(world) == 1
+    assert world.ticket(1).status is Status.AWAITING_FEEDBACK
+    [sent] = world.take()
+    assert (sent.recipient, sent.kind) == (ALICE.email, "feedback_reminder")
+    closes = world.clock.now() + timedelta(days=11)  # auto_close_days - feedback_reminder_days
+    assert world.reply(sent).data["auto_close_at"] == closes
+
+    world.clock.advance(days=11, seconds=-1)
+    assert run(world) == 0
+    assert kinds(world) == []
+    world.clock.advance(seconds=1)
     assert run(world) == 1
     assert world.ticket(1).status is Status.CLOSED
     assert sorted(kind for _, kind in kinds(world)) == ["agent_ticket_closed", "ticket_closed"]
+
+
+def test_a_reminder_due_with_the_close_is_sent_alone_and_the_close_waits_the_gap(
+        clock: FakeClock) -> None:
+    world = World(clock, feedback_reminder_days=3, auto_close_days=4)
+    awaiting(world)
+    world.clock.advance(days=4)  # both due at this pass
+    assert run(world) == 1
+    assert kinds(world) == [(ALICE.email, "feedback_reminder")]
+    assert world.ticket(1).status is Status.AWAITING_FEEDBACK
+
+    world.clock.advance(hours=23)
+    assert run(world) == 0
+    world.clock.advance(hours=1)  # a day after the reminder
+    assert run(world) == 1
+    assert world.ticket(1).status is Status.CLOSED
+    assert sorted(kind for _, kind in kinds(world)) == ["agent_ticket_closed", "ticket_closed"]
+
+
+def test_an_auto_close_no_later_than_the_reminder_still_closes_only_after_it(
+        clock: FakeClock) -> None:
+    world = World(clock, feedback_reminder_days=3, auto_close_days=2)
+    awaiting(world)
+    world.clock.advance(days=3)
+    assert run(world) == 1
+    assert kinds(world) == [(ALICE.email, "feedback_reminder")]
+    world.clock.advance(minutes=1)  # the next pass
+    assert run(world) == 1
+    assert world.ticket(1).status is Status.CLOSED
 
 
 def test_open_and_closed_tickets_are_left_alone(world: World) -> None:

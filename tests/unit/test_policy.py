@@ -166,6 +166,7 @@ def test_title_without_language_is_refused_with_an_example_in_the_detected_langu
     assert verdict.reply.data["example"] == "Français - Impossible de valider ma commande"
     assert verdict.reply.data["title"] == "Impossible de valider"
     assert "Nederlands" in verdict.reply.data["languages"]
+    assert verdict.reply.data["member_name"] == ALICE.name  # greeted by name
 
 
 def test_title_refusal_falls_back_to_the_members_language() -> None:

@@ -310,19 +310,6 @@ def test_agent_close_then_member_reopens(world: World,
     assert (ALICE.email, "ticket_reopened") in kinds(world.take())
 
 
-def test_member_writes_after_reopen_days(world: World, opened: tuple[OutboundMessage, ...]) -> None:
-    _, note = opened
-    _, sent = agent_says(world, note, "/close")
-    closed = only(sent, ALICE.email)
-    entries = len(world.entries(1))
-    world.clock.advance(days=14, seconds=1)
-    outcome = world.send(ALICE.email, "Re: x", "Het is terug.", recipients=(closed.reply_to,))
-    assert outcome.ticket_ref == "TI-1"
-    assert world.ticket(1).status is Status.CLOSED
-    assert len(world.entries(1)) == entries
-    assert kinds(world.take()) == [(ALICE.email, "refusal_reopen_expired")]
-
-
 def test_member_closes_with_first_line(world: World, opened: tuple[OutboundMessage, ...]) -> None:
     ack, _ = opened
     outcome = world.send(ALICE.email, "Re: x", "\n  /CLOSE  \nThanks, it works.",
@@ -499,17 +486,6 @@ def test_rate_limit_holds_a_flood(world: World, opened: tuple[OutboundMessage, .
 
 
 # Found as bugs first; fixed since.
-
-def test_reopen_expired_refusal_once_per_day(world: World,
-                                             opened: tuple[OutboundMessage, ...]) -> None:
-    _, note = opened
-    _, sent = agent_says(world, note, "/close")
-    closed = only(sent, ALICE.email)
-    world.clock.advance(days=15)
-    for n in range(3):
-        world.send(ALICE.email, "Re: x", f"Try {n}.", recipients=(closed.reply_to,))
-    assert kinds(world.take()) == [(ALICE.email, "refusal_reopen_expired")]
-
 
 def test_telegram_ticket_is_answered_on_telegram(world: World) -> None:
     dana = world.uow.members.add(Member("M004", "Dana", "dana@members.example", "Gold", "da",

@@ -82,35 +82,16 @@ def test_reopen_clears_closed_at() -> None:
 
 
 @pytest.mark.parametrize("days", [14, 0.5, 1])
-def test_may_reopen_at_the_edge(days: float) -> None:
+def test_closed_within_at_the_edge(days: float) -> None:
     t = ticket(Status.CLOSED, closed_at=NOW)
     edge = NOW + timedelta(days=days)
-    assert t.may_reopen(edge - timedelta(seconds=1), days)
-    assert t.may_reopen(edge, days)
-    assert not t.may_reopen(edge + timedelta(seconds=1), days)
+    assert t.closed_within(edge - timedelta(seconds=1), days)
+    assert t.closed_within(edge, days)
+    assert not t.closed_within(edge + timedelta(seconds=1), days)
 
 
-def test_may_reopen_needs_a_closed_at() -> None:
-    assert not ticket(Status.OPEN).may_reopen(NOW, 14)
-
-
-def test_feedback_overdue() -> None:
-    t = ticket(Status.AWAITING_FEEDBACK, status_changed_at=NOW)
-    assert not t.feedback_overdue(NOW + timedelta(days=3) - timedelta(seconds=1), 3)
-    assert t.feedback_overdue(NOW + timedelta(days=3), 3)
-    assert t.feedback_overdue(NOW + timedelta(days=30), 3)
-
-
-def test_feedback_overdue_only_while_awaiting_feedback() -> None:
-    for status in (Status.OPEN, Status.CLOSED):
-        assert not ticket(status, status_changed_at=NOW).feedback_overdue(
-            NOW + timedelta(days=30), 3)
-
-
-def test_feedback_overdue_falls_back_to_opened_at() -> None:
-    t = ticket(Status.AWAITING_FEEDBACK, opened_at=NOW, status_changed_at=None)
-    assert t.feedback_overdue(NOW + timedelta(days=3), 3)
-    assert not t.feedback_overdue(NOW + timedelta(days=2), 3)
+def test_closed_within_needs_a_closed_at() -> None:
+    assert not ticket(Status.OPEN).closed_within(NOW, 14)
 
 
 def test_refs() -> None:
